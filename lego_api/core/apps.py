@@ -1,0 +1,12 @@
+"""App config for the shared core (envelope, errors, auth, rate limits, health, storage/cache/search helpers)."""
+
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "lego_api.core"
+    label = "core"
+    verbose_name = "Core"
+
+    def ready(self) -> None:
+        from lego_api.core import schema  # noqa: F401 - registers the OpenAPI authentication extension

@@ -1,0 +1,31 @@
+"""Request parsers: camelCase JSON in (converted to snake_case) with the 2 MB JSON cap of SPEC §1.8."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import BaseParser
+
+from lego_api.core.casing import underscoreize
+from lego_api.core.exceptions import PayloadTooLarge
+
+
+class CamelCaseJSONParser(BaseParser):
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        request = (parser_context or {}).get("request")
+        length = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
+        if length > settings.JSON_BODY_MAX_BYTES:
+            raise PayloadTooLarge()
+        raw = stream.read(settings.JSON_BODY_MAX_BYTES + 1) if stream is not None else b""
+        if len(raw) > settings.JSON_BODY_MAX_BYTES:
+            raise PayloadTooLarge()
+        if not raw.strip():
+            return {}
+        try:
+            return underscoreize(json.loads(raw.decode("utf-8")))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ParseError("Malformed JSON body") from exc

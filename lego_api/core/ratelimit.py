@@ -1,0 +1,147 @@
+"""The rate limiter of SPEC §2.4: fixed windows in the shared cache, by user or IP, three categories."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+
+logger = logging.getLogger("lego_api.ratelimit")
+
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+# G1, W8, U3, M7, M8, M9, M11, M17, M18 — all POST.
+UPLOAD_ROUTES = re.compile(
+    r"^/api/(?:images"
+    rf"|wishlist/{_UUID}/image"
+    r"|users/[^/]+/avatar"
+    r"|mocs/with-files(?:/initialize)?"
+    rf"|mocs/{_UUID}/files(?:/initialize)?"
+    rf"|mocs/{_UUID}/upload-parts-list"
+    r"|mocs/upload-parts-list)/?$"
+)
+UNLIMITED_API = re.compile(r"^/api/(?:schema|docs)(?:/|$)")
+
+
+@dataclass
+class Window:
+    category: str
+    limit: int
+    seconds: int
+    count: int
+    reset: int
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.count)
+
+
+def parse_rate(value: str) -> tuple[int, int]:
+    count, _, seconds = value.partition("/")
+    return int(count), int(seconds)
+
+
+def client_ip(request: HttpRequest) -> str:
+    if settings.TRUST_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded.strip():
+            return forwarded.split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def categories_for(request: HttpRequest) -> list[str]:
+    path = request.path_info
+    if (not path.startswith("/api/") and path != "/api") or UNLIMITED_API.match(path):
+        return []
+    found = ["general"]
+    if path.startswith("/api/users/") or path == "/api/users":
+        found.append("auth")
+    if request.method == "POST" and UPLOAD_ROUTES.match(path):
+        found.append("upload")
+    return found
+
+
+def _rate_for(category: str) -> tuple[int, int]:
+    return parse_rate(
+        {
+            "general": settings.RATE_LIMIT_GENERAL,
+            "auth": settings.RATE_LIMIT_AUTH,
+            "upload": settings.RATE_LIMIT_UPLOAD,
+        }[category]
+    )
+
+
+def _window(category: str, key: str, *, increment: bool) -> Window | None:
+    limit, seconds = _rate_for(category)
+    now = time.time()
+    index = int(now // seconds)
+    reset = max(1, math.ceil((index + 1) * seconds - now))
+    cache_key = f"rl:{category}:{key}:{index}"
+    try:
+        if increment:
+            cache.add(cache_key, 0, seconds + 1)
+            count = cache.incr(cache_key)
+        else:
+            count = cache.get(cache_key, 0)
+    except ValueError:  # the key expired between add and incr
+        count = 1 if increment else 0
+    except Exception:  # noqa: BLE001
+        count = None
+    if count is None:
+        logger.warning("rate limit cache unavailable; request allowed", extra={"category": category})
+        return None
+    return Window(category=category, limit=limit, seconds=seconds, count=int(count), reset=reset)
+
+
+@dataclass
+class Decision:
+    windows: list[Window]
+    exceeded: Window | None
+
+
+def check(request: HttpRequest, key: str) -> Decision | None:
+    """Count the request in its categories (the auth category only looks); None when not limited."""
+    if not settings.RATE_LIMIT_ENABLED:
+        return None
+    categories = categories_for(request)
+    if not categories:
+        return None
+    windows = []
+    exceeded = None
+    for category in categories:
+        window = _window(category, key, increment=category != "auth")
+        if window is None:
+            continue
+        windows.append(window)
+        over = window.count >= window.limit if category == "auth" else window.count > window.limit
+        if over and (exceeded is None or window.reset > exceeded.reset):
+            exceeded = window
+    return Decision(windows=windows, exceeded=exceeded)
+
+
+def record_auth_failure(request: HttpRequest, key: str, decision: Decision | None) -> None:
+    """The auth category counts responses with status >= 400 (the limiter's own 429s excluded)."""
+    if decision is None:
+        return
+    for window in decision.windows:
+        if window.category == "auth":
+            updated = _window("auth", key, increment=True)
+            if updated is not None:
+                window.count = updated.count
+
+
+def headers_for(decision: Decision) -> dict[str, str]:
+    if not decision.windows:
+        return {}
+    tightest = decision.exceeded or min(decision.windows, key=lambda w: (w.remaining, -w.reset))
+    return {
+        "RateLimit-Policy": f"{tightest.limit};w={tightest.seconds}",
+        "RateLimit-Limit": str(tightest.limit),
+        "RateLimit-Remaining": str(tightest.remaining),
+        "RateLimit-Reset": str(tightest.reset),
+    }

@@ -1,0 +1,33 @@
+"""DRF renderer and content negotiation: every API response is the JSON envelope, whatever `Accept` says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer
+
+from lego_api.core.envelope import encode, finish_body
+
+
+class EnvelopeJSONRenderer(BaseRenderer):
+    media_type = "application/json"
+    format = "json"
+    charset = None
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: dict | None = None) -> bytes:
+        if data is None:
+            return b""
+        if not (isinstance(data, dict) and "success" in data):
+            data = {"success": True, "data": data}
+        return encode(finish_body(data))
+
+
+class IgnoreAcceptNegotiation(DefaultContentNegotiation):
+    """SPEC §1.8: `Accept` is ignored. An explicit `?format=` (the OpenAPI view's) is still honoured."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE):
+            return super().select_renderer(request, renderers, format_suffix)
+        renderer = renderers[0]
+        return renderer, renderer.media_type

@@ -1,0 +1,359 @@
+"""Settings for every environment, read from the environment (SPEC §8); local defaults need nothing set.
+
+Optional backends switch on when their variables are set: Redis (REDIS_URL), S3 (STORAGE_BUCKET),
+OpenSearch (OPENSEARCH_URL), Cognito (COGNITO_*). Production (ENVIRONMENT=production) refuses to start
+without its required settings.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+LOCAL_DIR = Path(os.environ.get("LOCAL_DIR", BASE_DIR / ".local"))
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_int(name: str, default: int) -> int:
+    value = env(name)
+    return int(value) if value is not None else default
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = env(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+# Secrets are loaded into the environment before anything else reads it (SPEC §8: SECRETS_ID).
+if env("SECRETS_ID"):
+    from lego_api.core.secrets import load_secrets_into_environ
+
+    load_secrets_into_environ(env("SECRETS_ID"))
+
+ENVIRONMENT = env("ENVIRONMENT", "local")
+if ENVIRONMENT not in ("local", "dev", "staging", "production"):
+    raise ImproperlyConfigured(f"ENVIRONMENT must be local, dev, staging or production, not {ENVIRONMENT!r}")
+IS_PRODUCTION = ENVIRONMENT == "production"
+IS_LOCAL = ENVIRONMENT == "local"
+APP_VERSION = env("APP_VERSION", "1.0.0")
+
+DEBUG = env_bool("DEBUG", False)
+if IS_PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off in production")
+
+SECRET_KEY = env("SECRET_KEY")
+if not SECRET_KEY:
+    if not IS_LOCAL:
+        raise ImproperlyConfigured(f"SECRET_KEY is required when ENVIRONMENT={ENVIRONMENT}")
+    SECRET_KEY = "local-only-insecure-secret-key-never-used-outside-the-embedded-stack-0123456789"
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver", "[::1]"] if IS_LOCAL else [])
+if not IS_LOCAL and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(f"ALLOWED_HOSTS is required when ENVIRONMENT={ENVIRONMENT}")
+SITE_URL = env("SITE_URL")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "corsheaders",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "lego_api.core",
+    "profiles",
+    "mocs",
+    "gallery",
+    "wishlist",
+]
+
+MIDDLEWARE = [
+    "lego_api.core.middleware.RequestContextMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "lego_api.core.middleware.ApiGateMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "lego_api.urls"
+WSGI_APPLICATION = "lego_api.wsgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: PostgreSQL everywhere (SPEC §9) ---------------------------------------------------------------
+DATABASE_URL = env("DATABASE_URL")
+if not DATABASE_URL:
+    if not IS_LOCAL:
+        raise ImproperlyConfigured(f"DATABASE_URL is required when ENVIRONMENT={ENVIRONMENT}")
+    from lego_api.devstack import default_database_url
+
+    DATABASE_URL = default_database_url(LOCAL_DIR)
+DATABASES = {
+    # Persistent connections: RDS Proxy multiplexes them, and a warm Lambda reuses its connection.
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True)
+}
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache: Redis when configured, else local memory (SPEC §6.1) ----------------------------------------------
+REDIS_URL = env("REDIS_URL")
+CACHE_KEY_PREFIX = f"lego:{ENVIRONMENT}:"
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "KEY_FUNCTION": "lego_api.core.cache.make_key",
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    DJANGO_REDIS_LOGGER = "lego_api.cache"
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "KEY_FUNCTION": "lego_api.core.cache.make_key",
+        }
+    }
+
+# --- Storage: S3 when STORAGE_BUCKET is set, else the file system (SPEC §5.3) ---------------------------------
+STORAGE_BUCKET = env("STORAGE_BUCKET")
+AWS_REGION = env("AWS_REGION", env("AWS_DEFAULT_REGION", "us-east-1"))
+AWS_ENDPOINT_URL_S3 = env("AWS_ENDPOINT_URL_S3")
+S3_SERVER_SIDE_ENCRYPTION = env("S3_SERVER_SIDE_ENCRYPTION", "AES256")
+MEDIA_ROOT = env("MEDIA_ROOT", str(LOCAL_DIR / "media"))
+MEDIA_URL = "/media/"
+MEDIA_CDN_DOMAIN = env("MEDIA_CDN_DOMAIN")
+PRESIGNED_URL_EXPIRY = env_int("PRESIGNED_URL_EXPIRY", 3600)
+DOWNLOAD_URL_EXPIRY = env_int("DOWNLOAD_URL_EXPIRY", 3600)
+UPLOAD_URL_EXPIRY = env_int("UPLOAD_URL_EXPIRY", 3600)
+STATIC_URL = "/static/"
+STATIC_ROOT = env("STATIC_ROOT", None if IS_LOCAL else str(BASE_DIR / "staticfiles"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+if STORAGE_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": STORAGE_BUCKET,
+            "region_name": AWS_REGION,
+            "endpoint_url": AWS_ENDPOINT_URL_S3,
+            "signature_version": "s3v4",
+            "addressing_style": "path" if AWS_ENDPOINT_URL_S3 else "virtual",
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": PRESIGNED_URL_EXPIRY,
+            "file_overwrite": True,
+            "object_parameters": {"ServerSideEncryption": S3_SERVER_SIDE_ENCRYPTION}
+            if S3_SERVER_SIDE_ENCRYPTION
+            else {},
+        },
+    }
+if IS_LOCAL and not env("STATIC_ROOT"):
+    # Local runs serve the admin's static files straight from the apps (no collectstatic step needed).
+    STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    WHITENOISE_USE_FINDERS = True
+
+# --- Search: OpenSearch when configured, else the PostgreSQL fallback (SPEC §6.2) -----------------------------
+OPENSEARCH_URL = env("OPENSEARCH_URL")
+OPENSEARCH_INDEX_PREFIX = env("OPENSEARCH_INDEX_PREFIX", f"lego-{ENVIRONMENT}")
+OPENSEARCH_REPLICAS = env_int("OPENSEARCH_REPLICAS", 1)
+
+# --- Authentication (SPEC §2.2) --------------------------------------------------------------------------------
+COGNITO_REGION = env("COGNITO_REGION", AWS_REGION)
+COGNITO_USER_POOL_ID = env("COGNITO_USER_POOL_ID")
+COGNITO_APP_CLIENT_ID = env("COGNITO_APP_CLIENT_ID")
+COGNITO_ISSUER = env("COGNITO_ISSUER") or (
+    f"https://cognito-idp.{COGNITO_REGION}.amazonaws.com/{COGNITO_USER_POOL_ID}" if COGNITO_USER_POOL_ID else None
+)
+COGNITO_JWKS_URL = env("COGNITO_JWKS_URL") or (f"{COGNITO_ISSUER}/.well-known/jwks.json" if COGNITO_ISSUER else None)
+JWT_LEEWAY_SECONDS = env_int("JWT_LEEWAY_SECONDS", 60)
+LOCAL_AUTH_ENABLED = env_bool("LOCAL_AUTH_ENABLED", IS_LOCAL)
+LOCAL_JWT_PRIVATE_KEY = env("LOCAL_JWT_PRIVATE_KEY")
+LOCAL_JWT_KEY_FILE = env("LOCAL_JWT_KEY_FILE", str(LOCAL_DIR / "jwt-private-key.pem"))
+LOCAL_JWT_ISSUER = env("LOCAL_JWT_ISSUER", "lego-api-local")
+LOCAL_JWT_CLIENT_ID = env("LOCAL_JWT_CLIENT_ID", "lego-api-local-client")
+if IS_PRODUCTION and LOCAL_AUTH_ENABLED:
+    raise ImproperlyConfigured("LOCAL_AUTH_ENABLED cannot be combined with ENVIRONMENT=production")
+if IS_PRODUCTION and not (COGNITO_ISSUER and COGNITO_APP_CLIENT_ID):
+    raise ImproperlyConfigured(
+        "COGNITO_USER_POOL_ID (or COGNITO_ISSUER) and COGNITO_APP_CLIENT_ID are required in production"
+    )
+
+# --- CORS and CSRF (SPEC §2.3, §2.6) ----------------------------------------------------------------------------
+CORS_ALLOWED_ORIGINS = env_list(
+    "CORS_ALLOWED_ORIGINS",
+    ["http://localhost:5173", "http://localhost:3002", "http://127.0.0.1:5173"] if IS_LOCAL else [],
+)
+CORS_ALLOW_CREDENTIALS = True
+CORS_ALLOW_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+CORS_ALLOW_HEADERS = ["content-type", "authorization", "x-requested-with", "x-csrf-token", "cache-control"]
+CORS_EXPOSE_HEADERS = [
+    "X-Request-ID",
+    "Retry-After",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "RateLimit-Policy",
+]
+CORS_PREFLIGHT_MAX_AGE = 86400
+CSRF_TRUSTED_ORIGINS = CORS_ALLOWED_ORIGINS
+
+# --- Rate limits (SPEC §2.4) --------------------------------------------------------------------------------------
+RATE_LIMIT_ENABLED = env_bool("RATE_LIMIT_ENABLED", True)
+RATE_LIMIT_GENERAL = env("RATE_LIMIT_GENERAL", "100/900")
+RATE_LIMIT_AUTH = env("RATE_LIMIT_AUTH", "5/900")
+RATE_LIMIT_UPLOAD = env("RATE_LIMIT_UPLOAD", "10/3600")
+TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+
+# --- Tasks, limits, admin -----------------------------------------------------------------------------------------
+TASKS_EAGER = env_bool("TASKS_EAGER", False)
+TASKS_WORKER_FUNCTION = env("TASKS_WORKER_FUNCTION")
+XRAY_ENABLED = env_bool("XRAY_ENABLED", False)
+IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 50_000_000)
+PARTS_LIST_MAX_ROWS = env_int("PARTS_LIST_MAX_ROWS", 10_000)
+ADMIN_URL = env("ADMIN_URL", "admin/")
+JSON_BODY_MAX_BYTES = 2 * 1024 * 1024
+REQUEST_BODY_MAX_BYTES = 55 * 1024 * 1024
+# Multipart text fields only (files stream to temporary files); whole-body caps are enforced by our middleware.
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 100
+
+# --- Security (SPEC §2.5; `manage.py check --deploy` is clean in production) -----------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_HTTPONLY = True
+if IS_PRODUCTION:
+    # API Gateway terminates TLS and forwards the scheme in X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^health/?$"]
+    SECURE_HSTS_SECONDS = 31_536_000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # HSTS preload (security.W021) is not sent: SPEC §2.5 fixes the header without `preload`, and preloading
+    # is a commitment for the whole registered domain that this API cannot make on its own.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Django REST framework and OpenAPI ----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["lego_api.core.renderers.EnvelopeJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["lego_api.core.parsers.CamelCaseJSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["lego_api.core.authentication.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "lego_api.core.pagination.PagePagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "lego_api.core.errors.exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "lego_api.core.renderers.IgnoreAcceptNegotiation",
+    "UNAUTHENTICATED_USER": None,
+    "COERCE_DECIMAL_TO_STRING": False,
+    "DATETIME_FORMAT": None,  # datetimes reach the renderer, which writes the SPEC §1.5 format
+    "PAGE_SIZE": 20,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LEGO Projects API",
+    "DESCRIPTION": "MOC and set instructions, files and parts lists, gallery, albums, wishlist and profiles.",
+    "VERSION": APP_VERSION,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "CAMELIZE_NAMES": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "lego_api.core.schema.camelize_schema_hook",
+    ],
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+}
+
+# --- Logging: one JSON line per request (SPEC §1.10) --------------------------------------------------------------
+LOG_LEVEL = env("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "lego_api.core.logging.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        # App loggers propagate to the root's one JSON handler.
+        "lego_api": {"level": LOG_LEVEL},
+        "mocs": {"level": LOG_LEVEL},
+        "profiles": {"level": LOG_LEVEL},
+        # Requests are logged once by our middleware; Django's own request/server loggers would log them twice.
+        "django.request": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
+    },
+}

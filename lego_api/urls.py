@@ -1,0 +1,38 @@
+"""Top-level URLs: health, JWKS, CSRF, OpenAPI, the apps' API routes, local uploads and the admin."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, re_path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from lego_api.core.health import health_view
+from lego_api.core.routing import route
+from lego_api.core.views import csrf_token_view
+
+urlpatterns = [
+    route("health", health_view, "health"),
+    route("api/csrf", csrf_token_view, "csrf"),
+    route("api/schema", SpectacularAPIView.as_view(), "schema"),
+    route("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), "swagger-ui"),
+    re_path(r"^api/", include("mocs.urls")),
+    re_path(rf"^{settings.ADMIN_URL}", admin.site.urls),
+]
+
+if settings.LOCAL_AUTH_ENABLED:
+    from lego_api.core.views import jwks_view
+
+    urlpatterns.append(route(r"\.well-known/jwks\.json", jwks_view, "jwks"))
+
+if not settings.STORAGE_BUCKET:
+    from lego_api.core.local_uploads import local_upload
+
+    urlpatterns += [
+        re_path(r"^local-uploads/(?P<token>[^/]+)/?$", local_upload, name="local-upload"),
+        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    ]
+
+handler400 = "lego_api.core.errors.handler400"
+handler403 = "lego_api.core.errors.handler403"
+handler404 = "lego_api.core.errors.handler404"
+handler500 = "lego_api.core.errors.handler500"

@@ -1,0 +1,3 @@
+"""MOC routes (SPEC §4.2), mounted under `/api/`."""
+
+urlpatterns: list = []

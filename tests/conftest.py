@@ -1,0 +1,55 @@
+"""Shared fixtures. The real services (PostgreSQL, Redis, SeaweedFS, the OpenSearch emulator, moto, a JWKS
+endpoint) are started once per test session by `tests.harness` (see tests/settings.py) and exposed here."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from lego_api.core import health, jwt_keys
+from tests import harness
+
+
+@pytest.fixture(scope="session")
+def services() -> harness.Session:
+    return harness.session()
+
+
+@pytest.fixture(scope="session")
+def issuer(services):
+    return services.issuer
+
+
+@pytest.fixture(autouse=True)
+def _clean_shared_state():
+    """Each test starts with an empty cache, no memoised health result and no in-process JWKS."""
+    cache.clear()
+    health.reset_memo()
+    jwt_keys._remote_jwks.clear()
+    yield
+
+
+@pytest.fixture
+def client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def token_for(issuer):
+    def make(user_id: str = "user-1", **claims) -> str:
+        return issuer.token(user_id, **claims)
+
+    return make
+
+
+@pytest.fixture
+def auth_client(token_for):
+    """`auth_client("alice")` -> an APIClient sending alice's Bearer token."""
+
+    def make(user_id: str = "user-1", **claims) -> APIClient:
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(user_id, **claims)}")
+        return api
+
+    return make
