@@ -420,8 +420,13 @@ def _redis(root: Path, port: int) -> Service:
 
 # --- S3 (SeaweedFS) -------------------------------------------------------------------------------------------
 
-# One volume per collection (bucket) at a time instead of 7: `weed` reads master.toml from its working directory.
-_SEAWEED_MASTER_TOML = "[master.volume_growth]\ncopy_1 = 1\ncopy_2 = 1\ncopy_3 = 1\ncopy_other = 1\n"
+# `weed` reads these from its working directory. master.toml: grow one volume per collection (bucket) at a time,
+# not 7. security.toml: a key for SSE-S3 (the app asks for ServerSideEncryption=AES256; without a key weed answers
+# InternalError), which also gives its STS service the signing key it otherwise complains about.
+_SEAWEED_CONFIG = {
+    "master.toml": "[master.volume_growth]\ncopy_1 = 1\ncopy_2 = 1\ncopy_3 = 1\ncopy_other = 1\n",
+    "security.toml": '[s3.sse]\nkey = "lego-local-sse-key"\n',
+}
 _SEAWEED_PORTS = (
     "master.port",
     "master.port.grpc",
@@ -431,6 +436,8 @@ _SEAWEED_PORTS = (
     "filer.port.grpc",
     "s3.port",
     "s3.port.grpc",
+    "admin.port",
+    "admin.port.grpc",
 )
 
 
@@ -446,16 +453,14 @@ def _weed_executable() -> str:
 
 
 def _seaweed_command(ports: dict[str, int]) -> list[str]:
-    """`weed server` with master, one volume server, filer and S3 gateway, all on loopback, small volumes."""
-    command = [_weed_executable(), "server", "-dir=data", "-master.dir=master", f"-ip={LOOPBACK}"]
-    command += [f"-ip.bind={LOOPBACK}", "-filer", "-s3", "-s3.config=s3.json", "-s3.port.iceberg=0", "-s3.port.lance=0"]
-    command += ["-volume.max=16", "-master.volumeSizeLimitMB=64", "-volume.preStopSeconds=0"]
-    command += [
-        "-master.telemetry=false",
-        "-master.resumeState=false",
-        *(f"-{flag}={port}" for flag, port in ports.items()),
-    ]
-    return command
+    """`weed mini`: master, volume server, filer and S3 gateway in one process, on loopback, no WebDAV or admin UI.
+
+    (`weed server -filer -s3` works too but takes 2-9 s to be writable against mini's 0.5-1 s.)
+    """
+    command = [_weed_executable(), "-logdir=logs", "mini", "-dir=data", f"-ip={LOOPBACK}", f"-ip.bind={LOOPBACK}"]
+    command += ["-s3.config=s3.json", "-s3.port.iceberg=0", "-s3.port.lance=0", "-webdav=false", "-admin.ui=false"]
+    command += ["-volume.max=16", "-master.volumeSizeLimitMB=64", "-volume.preStopSeconds=0", "-master.telemetry=false"]
+    return command + [f"-{flag}={port}" for flag, port in ports.items()]
 
 
 def _s3_identities() -> dict[str, Any]:
@@ -469,7 +474,13 @@ def s3_client(endpoint: str, access_key: str = S3_ACCESS_KEY, secret_key: str = 
     import boto3
     from botocore.config import Config
 
-    config = Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 1})
+    config = Config(
+        signature_version="s3v4",
+        s3={"addressing_style": "path"},
+        retries={"max_attempts": 1, "mode": "standard"},  # local: fail fast, no retries hiding problems
+        connect_timeout=5,
+        read_timeout=30,
+    )
     return boto3.client(
         "s3",
         endpoint_url=endpoint,
@@ -511,10 +522,11 @@ def _remove_seaweed_sockets(ports: Sequence[int]) -> None:
 
 def _s3(root: Path, port_list: list[int]) -> Service:
     directory = root / "s3"
-    (directory / "data").mkdir(parents=True, exist_ok=True)
-    (directory / "master").mkdir(exist_ok=True)
+    for subdirectory in ("data", "logs"):
+        (directory / subdirectory).mkdir(parents=True, exist_ok=True)
     (directory / "s3.json").write_text(json.dumps(_s3_identities(), indent=2) + "\n")
-    (directory / "master.toml").write_text(_SEAWEED_MASTER_TOML)
+    for name, text in _SEAWEED_CONFIG.items():
+        (directory / name).write_text(text)
     ports = dict(zip(_SEAWEED_PORTS, port_list, strict=True))
     endpoint = f"http://{LOOPBACK}:{ports['s3.port']}"
     env = {
@@ -533,7 +545,7 @@ def _s3(root: Path, port_list: list[int]) -> Service:
         _BucketReady(endpoint, S3_BUCKET),
         cwd=directory,
         after_stop=lambda: _remove_seaweed_sockets(port_list),
-        stop_grace=1.5,  # its graceful gRPC shutdown hangs ~15 s on the S3 gateway's streams; data is on disk by then
+        stop_grace=3.0,  # a clean shutdown takes ~1 s
     )
 
 
@@ -805,6 +817,7 @@ def print_env(root: Path, *, full: bool) -> int:
     except _Interrupted:
         return 0
     finally:
+        _say("stopping services")
         stop_all(services)
 
 

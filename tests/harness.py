@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lego_api import devstack
 from tests.jwks import TEST_CLIENT_ID, TestIssuer, start_test_issuer
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -39,9 +38,13 @@ def session() -> Session:
     global _session
     if _session is not None:
         return _session
-    # PostgreSQL keeps its cluster between runs (fast restart, reused test database); the rest is per run.
-    data_root = Path(os.environ.get("TEST_SERVICES_DIR") or tempfile.mkdtemp(prefix="lego-test-services-"))
-    started = devstack.start_stack(data_root, full=True, pg_root=ROOT / ".local" / "test")
+    # Every run gets its own services and data (a fresh cluster starts in under a second), so concurrent runs
+    # never share a database; TEST_SERVICES_DIR keeps them somewhere fixed instead.
+    fixed_root = os.environ.get("TEST_SERVICES_DIR")
+    data_root = Path(fixed_root or tempfile.mkdtemp(prefix="lego-test-services-"))
+    started = devstack.start_stack(data_root, full=True)
+    if not fixed_root:
+        atexit.register(shutil.rmtree, data_root, True)
     atexit.register(devstack.stop_all, started)
     issuer = start_test_issuer()
     atexit.register(issuer.close)

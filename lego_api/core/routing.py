@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from django.urls import re_path
 
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 
 def route(pattern: str, view, name: str):
     """`route("mocs/{id}/files", view, "...")`: `{x}` placeholders become UUID groups; a trailing slash is optional."""
-    regex = pattern
-    while "{" in regex:
-        start = regex.index("{")
-        end = regex.index("}", start)
-        regex = f"{regex[:start]}(?P<{regex[start + 1 : end]}>{UUID}){regex[end + 1 :]}"
+    regex = _PLACEHOLDER.sub(lambda m: f"(?P<{m.group(1)}>{UUID})", pattern)
     return re_path(rf"^{regex}/?$", view, name=name)

@@ -60,3 +60,32 @@ class Task:
 
 def task(func: Callable[..., Any]) -> Task:
     return Task(func)
+
+
+# --- Core tasks (SPEC §7.3 table) ---------------------------------------------------------------------------------
+
+
+@task
+def delete_storage_objects(keys: list[str]) -> None:
+    """Delete stored objects (at most 1000 keys a call; a missing object is success)."""
+    from lego_api.core import storage
+
+    keys = [k for k in keys if k]
+    for start in range(0, len(keys), 1000):
+        storage.delete_keys(keys[start : start + 1000])
+
+
+@task
+def search_index(kind: str, object_id: str | None = None, ids: list[str] | None = None) -> None:
+    """Upsert documents by id into the kind's index (a missing row becomes a delete). Failures are logged."""
+    from lego_api.core import search
+
+    search.index_documents(kind, [object_id] if object_id else list(ids or [])[:500])
+
+
+@task
+def search_delete(kind: str, object_id: str) -> None:
+    """Delete one document; deleting a missing document is success."""
+    from lego_api.core import search
+
+    search.delete_document(kind, object_id)

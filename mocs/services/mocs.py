@@ -1,0 +1,127 @@
+"""MOC services: ownership lookups, create/update/delete, and the side effects every MOC change has
+(updatedAt, search vector, cache bump, search indexing; SPEC §4.2, §6)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib.postgres.search import SearchVector
+from django.db import transaction
+from django.db.models import QuerySet, Sum, Value
+from django.utils import timezone
+
+from lego_api.core import cache as response_cache
+from lego_api.core.exceptions import Conflict, Forbidden, NotFound
+from lego_api.core.tasks import delete_storage_objects, search_delete, search_index
+from mocs.models import Moc, MocFile, MocPartsList, PartsListStatus
+
+DUPLICATE_TITLE = "A MOC with this title already exists"
+
+
+def moc_detail_queryset() -> QuerySet[Moc]:
+    return Moc.objects.prefetch_related("files", "parts_lists")
+
+
+def moc_get_owned(
+    *, user_id: str, moc_id: UUID | str, queryset: QuerySet[Moc] | None = None, lock: bool = False
+) -> Moc:
+    """The MOC, or 404 `MOC not found` / 403 `You do not own this MOC` (SPEC §1.9)."""
+    queryset = queryset if queryset is not None else Moc.objects.all()
+    if lock:
+        queryset = queryset.select_for_update()
+    moc = queryset.filter(pk=moc_id).first()
+    if moc is None:
+        raise NotFound("MOC not found")
+    if moc.user_id != user_id:
+        raise Forbidden("You do not own this MOC")
+    return moc
+
+
+def moc_title_taken(*, user_id: str, title: str, exclude_id: UUID | None = None) -> bool:
+    queryset = Moc.objects.filter(user_id=user_id, title=title)
+    if exclude_id is not None:
+        queryset = queryset.exclude(pk=exclude_id)
+    return queryset.exists()
+
+
+def moc_refresh_search_vector(*, moc_id: UUID) -> None:
+    """`search_vector` = title (A), tags (B), description (C), english configuration (SPEC §3.0)."""
+    moc = Moc.objects.only("tags").get(pk=moc_id)
+    tags_text = " ".join(moc.tags or [])
+    Moc.objects.filter(pk=moc_id).update(
+        search_vector=SearchVector("title", weight="A", config="english")
+        + SearchVector(Value(tags_text), weight="B", config="english")
+        + SearchVector("description", weight="C", config="english")
+    )
+
+
+def moc_changed(*, moc: Moc, reindex: bool = True) -> None:
+    """After-commit effects of any change to a MOC or its children: bump the user's mocs family, re-index."""
+    response_cache.bump("mocs", moc.user_id)
+    if reindex:
+        search_index.delay("mocs", str(moc.id))
+
+
+def moc_touch(*, moc: Moc) -> None:
+    """A child changed (file, parts list): set `updatedAt`, bump and re-index."""
+    moc.updated_at = timezone.now()
+    Moc.objects.filter(pk=moc.pk).update(updated_at=moc.updated_at)
+    moc_changed(moc=moc)
+
+
+def moc_recompute_total(*, moc: Moc) -> int | None:
+    """`total_piece_count` = sum over the MOC's ready parts lists, null when it has none (SPEC §5.6)."""
+    ready = MocPartsList.objects.filter(moc_id=moc.pk, status=PartsListStatus.READY)
+    total = ready.aggregate(total=Sum("total_parts_count"))["total"] if ready.exists() else None
+    moc.total_piece_count = total
+    Moc.objects.filter(pk=moc.pk).update(total_piece_count=total)
+    return total
+
+
+@transaction.atomic
+def moc_create(*, user_id: str, data: dict[str, Any]) -> Moc:
+    """Create a MOC or set from MocWrite data that the serializer validated; 409 on a duplicate title."""
+    if moc_title_taken(user_id=user_id, title=data["title"]):
+        raise Conflict(DUPLICATE_TITLE)
+    now = timezone.now()
+    fields = dict(data)
+    if fields.get("type") == "moc" and not fields.get("uploaded_date"):
+        fields["uploaded_date"] = now
+    if fields.get("type") == "set" and fields.get("retired") is None:
+        fields["retired"] = False
+    fields.setdefault("tags", [])
+    moc = Moc.objects.create(user_id=user_id, created_at=now, updated_at=now, **fields)
+    moc_refresh_search_vector(moc_id=moc.pk)
+    moc_changed(moc=moc)
+    return moc
+
+
+@transaction.atomic
+def moc_update(*, moc: Moc, data: dict[str, Any]) -> Moc:
+    """Apply a partial MocWrite (already validated against the MOC's type); 409 on a duplicate title."""
+    if (
+        "title" in data
+        and data["title"] != moc.title
+        and moc_title_taken(user_id=moc.user_id, title=data["title"], exclude_id=moc.pk)
+    ):
+        raise Conflict(DUPLICATE_TITLE)
+    for name, value in data.items():
+        setattr(moc, name, value)
+    moc.updated_at = timezone.now()
+    moc.save()
+    moc_refresh_search_vector(moc_id=moc.pk)
+    moc_changed(moc=moc)
+    return moc
+
+
+@transaction.atomic
+def moc_delete(*, moc: Moc) -> None:
+    """Delete a MOC with its files, parts lists and parts; objects (pending ones too) go after commit."""
+    keys = list(MocFile.objects.filter(moc_id=moc.pk).values_list("file_url", flat=True))
+    user_id, moc_id = moc.user_id, str(moc.pk)
+    moc.delete()
+    if keys:
+        delete_storage_objects.delay(keys)
+    search_delete.delay("mocs", moc_id)
+    response_cache.bump("mocs", user_id)
