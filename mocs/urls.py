@@ -8,7 +8,7 @@ urlpatterns = [
     route("mocs/search", mocs.MocSearchView.as_view(), "moc-search"),  # M3
     route("mocs/stats/by-category", mocs.StatsByCategoryView.as_view(), "moc-stats-by-category"),  # M27
     route("mocs/stats/uploads-over-time", mocs.StatsUploadsOverTimeView.as_view(), "moc-stats-uploads"),  # M28
-    route("mocs/parts-lists/summary", parts_lists.PartsListSummaryView.as_view(), "moc-parts-lists-summary"),  # M26
+    route("mocs/parts-lists/summary", mocs.PartsListSummaryView.as_view(), "moc-parts-lists-summary"),  # M26
     route("mocs/with-files", files.MocCreateWithFilesView.as_view(), "moc-create-with-files"),  # M7
     route("mocs/with-files/initialize", files.MocInitializeView.as_view(), "moc-initialize"),  # M8
     route(

@@ -31,3 +31,7 @@ class StatsUploadsOverTimeView(_Placeholder):
 
 class MocDetailView(_Placeholder):
     pass
+
+
+class PartsListSummaryView(_Placeholder):
+    pass

@@ -13,10 +13,6 @@ class _Placeholder(APIView):
         raise NotFound()
 
 
-class PartsListSummaryView(_Placeholder):
-    pass
-
-
 class UploadPartsListAliasView(_Placeholder):
     pass
 
