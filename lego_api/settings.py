@@ -202,6 +202,9 @@ if STORAGE_BUCKET:
             else {},
         },
     }
+# The build collects static files into the package; only the hashed names are ever linked, so the copies under the
+# original names would only double the package's static files.
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True
 if IS_LOCAL and not env("STATIC_ROOT"):
     # Local runs serve the admin's static files straight from the apps (no collectstatic step needed).
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
@@ -263,6 +266,10 @@ TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
 TASKS_EAGER = env_bool("TASKS_EAGER", False)
 TASKS_WORKER_FUNCTION = env("TASKS_WORKER_FUNCTION")
 XRAY_ENABLED = env_bool("XRAY_ENABLED", False)
+if XRAY_ENABLED:
+    MIDDLEWARE.insert(0, "lego_api.core.tracing.XRayMiddleware")
+# CloudWatch Embedded Metric Format lines on stdout (lego_api/core/metrics.py); on by default on Lambda.
+METRICS_ENABLED = env_bool("METRICS_ENABLED", bool(env("AWS_LAMBDA_FUNCTION_NAME")))
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 50_000_000)
 PARTS_LIST_MAX_ROWS = env_int("PARTS_LIST_MAX_ROWS", 10_000)
 ADMIN_URL = env("ADMIN_URL", "admin/")
@@ -331,6 +338,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "CAMELIZE_NAMES": False,
+    "PREPROCESSING_HOOKS": ["lego_api.core.routing.schema_paths_without_trailing_slash"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "lego_api.core.schema.camelize_schema_hook",

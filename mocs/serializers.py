@@ -3,12 +3,22 @@ renderer camelCases them."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
+from django.http import QueryDict
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from lego_api.core.casing import to_snake
 from lego_api.core.storage import render_url
-from mocs.models import Moc, MocFile, MocFileStatus, MocFileType, MocPart, MocPartsList
+from mocs.models import Moc, MocFile, MocFileStatus, MocFileType, MocPart, MocPartsList, MocType
 
 
 class FileReferenceField(serializers.CharField):
@@ -23,7 +33,28 @@ class MocSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Moc
-        exclude = ["search_vector"]
+        # Every column but the internal search_vector, in table order (SPEC §3.4, §3.12).
+        fields = [
+            "id",
+            "user_id",
+            "type",
+            "title",
+            "description",
+            "author",
+            "parts_count",
+            "theme",
+            "subtheme",
+            "uploaded_date",
+            "brand",
+            "set_number",
+            "release_year",
+            "retired",
+            "tags",
+            "thumbnail_url",
+            "total_piece_count",
+            "created_at",
+            "updated_at",
+        ]
 
 
 class MocFileSerializer(serializers.ModelSerializer):
@@ -138,7 +169,7 @@ class MocDetailSerializer(MocSerializer):
     parts_lists = serializers.SerializerMethodField()
 
     class Meta(MocSerializer.Meta):
-        pass
+        fields = [*MocSerializer.Meta.fields, "files", "images", "parts_lists"]
 
     def _ready_files(self, moc: Moc) -> list[MocFile]:
         files = [f for f in moc.files.all() if f.status == MocFileStatus.READY]
@@ -153,3 +184,315 @@ class MocDetailSerializer(MocSerializer):
     def get_parts_lists(self, moc: Moc) -> list[dict[str, Any]]:
         lists = sorted(moc.parts_lists.all(), key=lambda p: (p.created_at, str(p.id)))
         return MocPartsListSerializer(lists, many=True, context=self.context).data
+
+
+# --- MocWrite (SPEC §4.2, §3.4, §1.4, §1.5) -----------------------------------------------------------------------
+
+MOC_ONLY_FIELDS = ("author", "parts_count", "subtheme", "uploaded_date")
+SET_ONLY_FIELDS = ("brand", "release_year", "retired")
+REQUIRED_BY_TYPE = {
+    MocType.MOC: ("author", "parts_count", "theme", "set_number"),
+    MocType.SET: ("brand", "theme", "set_number"),
+}
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 50
+
+
+class OptionalTextField(serializers.CharField):
+    """Trimmed text; empty after trimming is stored as null (SPEC §1.4). Whether null is allowed is decided by
+    the type rules, which know if the field is required."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(allow_null=True, allow_blank=True, **kwargs)
+
+    def run_validation(self, data: Any = serializers.empty) -> str | None:
+        return super().run_validation(data) or None
+
+
+class TrimmedChoiceField(serializers.ChoiceField):
+    def to_internal_value(self, data: Any) -> Any:
+        return super().to_internal_value(data.strip() if isinstance(data, str) else data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer, or a string of decimal digits (multipart); empty is null. No floats, no signs, no '1e3'."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(allow_null=True, **kwargs)
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if isinstance(data, str) and not data.strip():
+            return True, None
+        return super().validate_empty_values(data)
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        if isinstance(data, int):
+            return data
+        if isinstance(data, str):
+            digits = data.strip()
+            # 12 digits is far beyond every bound here, and keeps int() away from huge inputs.
+            if digits.isascii() and digits.isdigit() and len(digits) <= 12:
+                return int(digits)
+        self.fail("invalid")
+
+
+class FlexibleBooleanField(serializers.BooleanField):
+    """true/false, or the strings `true`/`false`/`1`/`0` in any case (multipart); empty is null."""
+
+    default_error_messages = {"invalid": "Must be true, false, 1 or 0."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(allow_null=True, **kwargs)
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if isinstance(data, str) and not data.strip():
+            return True, None
+        return super().validate_empty_values(data)
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, bool):
+            return data
+        if isinstance(data, int) and data in (0, 1):
+            return bool(data)
+        if isinstance(data, str):
+            word = data.strip().lower()
+            if word in ("true", "1"):
+                return True
+            if word in ("false", "0"):
+                return False
+        self.fail("invalid")
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class UtcDateTimeField(serializers.Field):
+    """ISO 8601 in, aware UTC out (SPEC §1.5): an offset or `Z` is converted, no zone means UTC, and a date alone
+    means 00:00:00Z. Empty is null."""
+
+    default_error_messages = {"invalid": "Must be an ISO 8601 date or date-time."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(allow_null=True, **kwargs)
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if isinstance(data, str) and not data.strip():
+            return True, None
+        return super().validate_empty_values(data)
+
+    def to_internal_value(self, data: Any) -> dt.datetime:
+        if isinstance(data, dt.datetime):
+            value = data
+        elif isinstance(data, str):
+            try:
+                value = dt.datetime.fromisoformat(data.strip())
+            except ValueError:
+                self.fail("invalid")
+        else:
+            self.fail("invalid")
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+    def to_representation(self, value: dt.datetime) -> dt.datetime:
+        return value
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string", "maxLength": MAX_TAG_LENGTH}, "maxItems": MAX_TAGS})
+class TagsField(serializers.Field):
+    """Tags (SPEC §1.4): a list, or one JSON-array string (multipart); trimmed, lower-cased, empty ones dropped,
+    de-duplicated in order; at most 20, each 1-50 characters; null is []."""
+
+    default_error_messages = {
+        "not_a_list": "Expected a list of tags.",
+        "not_a_string": "Each tag must be a string.",
+        "too_many": f"At most {MAX_TAGS} tags are allowed.",
+        "too_long": f"Each tag must be at most {MAX_TAG_LENGTH} characters.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(allow_null=True, **kwargs)
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if data is None:
+            return True, []
+        return super().validate_empty_values(data)
+
+    @staticmethod
+    def _json_array(value: str) -> list[Any] | None:
+        if not value.lstrip().startswith("["):
+            return None
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return None
+        return parsed if isinstance(parsed, list) else None
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        if isinstance(data, str):
+            # Multipart: one value holding a JSON array, or a single tag (a repeated field seen once).
+            parsed = self._json_array(data)
+            data = parsed if parsed is not None else [data]
+        elif isinstance(data, (list, tuple)) and len(data) == 1 and isinstance(data[0], str):
+            parsed = self._json_array(data[0])
+            data = parsed if parsed is not None else list(data)
+        if not isinstance(data, (list, tuple)):
+            self.fail("not_a_list")
+        tags: list[str] = []
+        for item in data:
+            if not isinstance(item, str):
+                self.fail("not_a_string")
+            tag = item.strip().lower()
+            if tag and tag not in tags:
+                tags.append(tag)
+        if len(tags) > MAX_TAGS:
+            self.fail("too_many")
+        if any(len(tag) > MAX_TAG_LENGTH for tag in tags):
+            self.fail("too_long")
+        return tags
+
+    def to_representation(self, value: list[str]) -> list[str]:
+        return value
+
+
+class HttpUrlField(OptionalTextField):
+    """An absolute http(s) URL of at most 2048 characters, or null (a client-supplied file reference)."""
+
+    default_error_messages = {"invalid_url": "Must be an absolute http(s) URL."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=2048, **kwargs)
+
+    def run_validation(self, data: Any = serializers.empty) -> str | None:
+        value = super().run_validation(data)
+        if value is not None:
+            try:
+                URLValidator(schemes=["http", "https"])(value)
+            except DjangoValidationError:
+                self.fail("invalid_url")
+        return value
+
+
+def _plain_dict(data: Any) -> dict[str, Any]:
+    """A QueryDict (multipart) or a camelCase mapping -> a snake_case dict; repeated `tags` stay a list."""
+    if isinstance(data, QueryDict):
+        data = {key: (data.getlist(key) if to_snake(key) == "tags" else data.get(key)) for key in data}
+    return {to_snake(key) if isinstance(key, str) else key: value for key, value in data.items()}
+
+
+class MocWriteSerializer(serializers.Serializer):
+    """The MocWrite payload (M2, M5, M7, M8). `validated_data` holds snake_case model fields, only those sent
+    (minus fields of the other type sent as null), ready for `moc_create` / `moc_update`.
+
+    Pass the MOC being updated as `context={"instance": moc}` (and `partial=True`); without it this is a create,
+    where `type` is required. Field errors and the type rules are reported together.
+    """
+
+    type = TrimmedChoiceField(choices=MocType.choices, required=False, allow_null=True)
+    title = OptionalTextField(max_length=255)
+    description = OptionalTextField(max_length=5000)
+    author = OptionalTextField(max_length=255)
+    parts_count = StrictIntegerField(min_value=1, max_value=1_000_000)
+    theme = OptionalTextField(max_length=255)
+    subtheme = OptionalTextField(max_length=255)
+    uploaded_date = UtcDateTimeField()
+    brand = OptionalTextField(max_length=255)
+    set_number = OptionalTextField(max_length=50)
+    release_year = StrictIntegerField(min_value=1950)
+    retired = FlexibleBooleanField()
+    tags = TagsField()
+    thumbnail_url = HttpUrlField()
+
+    @property
+    def target(self) -> Moc | None:
+        return self.instance if self.instance is not None else self.context.get("instance")
+
+    def validate_release_year(self, value: int | None) -> int | None:
+        latest = timezone.now().year + 2
+        if value is not None and value > latest:
+            raise serializers.ValidationError(f"Ensure this value is less than or equal to {latest}.")
+        return value
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, Mapping):
+            raise serializers.ValidationError({"non_field_errors": ["Expected an object."]})
+        raw = _plain_dict(data)
+        values: dict[str, Any] = {}
+        errors: dict[str, list[str]] = {}
+        # Every field is checked even when another fails, so one response lists every problem.
+        for name, field in self.fields.items():
+            if name not in raw:
+                continue
+            try:
+                value = field.run_validation(raw[name])
+                validate_method = getattr(self, f"validate_{name}", None)
+                values[name] = validate_method(value) if validate_method else value
+            except serializers.ValidationError as exc:
+                errors[name] = [str(message) for message in exc.detail]
+        self._check_title(raw, values, errors)
+        moc_type = self._resolve_type(raw, values, errors)
+        if moc_type is not None:
+            self._apply_type_rules(moc_type, raw, values, errors)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return values
+
+    def _check_title(self, raw: dict[str, Any], values: dict[str, Any], errors: dict[str, list[str]]) -> None:
+        if "title" in errors:
+            return
+        if "title" not in raw:
+            if self.target is None:
+                errors["title"] = ["This field is required."]
+        elif values.get("title") is None:
+            errors["title"] = [
+                "This field may not be null." if raw["title"] is None else "This field may not be blank."
+            ]
+
+    def _resolve_type(self, raw: dict[str, Any], values: dict[str, Any], errors: dict[str, list[str]]) -> str | None:
+        """The row's type: the sent one on create (required), the stored one on update (immutable)."""
+        target = self.target
+        if target is None:
+            if "type" in errors:
+                return None
+            if values.get("type") is None:
+                errors["type"] = ["This field may not be null." if "type" in raw else "This field is required."]
+                return None
+            return values["type"]
+        if "type" in raw:
+            errors.pop("type", None)
+            sent = raw["type"].strip() if isinstance(raw["type"], str) else raw["type"]
+            if sent != target.type:
+                errors["type"] = ["type cannot be changed"]
+            values.pop("type", None)
+        return target.type
+
+    def _apply_type_rules(
+        self, moc_type: str, raw: dict[str, Any], values: dict[str, Any], errors: dict[str, list[str]]
+    ) -> None:
+        """SPEC §3.4: other-type fields must be absent or null; required fields present (create) and never null."""
+        creating = self.target is None
+        other_fields = SET_ONLY_FIELDS if moc_type == MocType.MOC else MOC_ONLY_FIELDS
+        for name in other_fields:
+            if name not in raw:
+                continue
+            value = raw[name]
+            if value is None or (isinstance(value, str) and not value.strip()):
+                values.pop(name, None)
+            else:
+                errors[name] = [f"Not allowed for type {moc_type}"]
+        for name in REQUIRED_BY_TYPE[moc_type]:
+            if name in errors:
+                continue
+            if name not in raw:
+                if creating:
+                    errors[name] = ["This field is required."]
+                continue
+            if values.get(name) is None:
+                errors[name] = ["This field may not be null." if raw[name] is None else "This field may not be blank."]
+        if moc_type == MocType.SET and "retired" in values and values["retired"] is None:
+            values["retired"] = False  # a set's `retired` defaults to false (SPEC §3.4)

@@ -9,4 +9,11 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        from django.conf import settings
+
         from lego_api.core import schema  # noqa: F401 - registers the OpenAPI authentication extension
+
+        if settings.XRAY_ENABLED:
+            from lego_api.core import tracing
+
+            tracing.install()

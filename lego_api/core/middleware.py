@@ -11,7 +11,7 @@ import uuid
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from lego_api.core import ratelimit
+from lego_api.core import metrics, ratelimit
 from lego_api.core.authentication import auth_result_for
 from lego_api.core.envelope import error_response
 from lego_api.core.errors import django_error_response
@@ -34,6 +34,9 @@ SECURITY_HEADERS = {
     "X-XSS-Protection": "0",
 }
 HSTS = "max-age=31536000; includeSubDomains"
+# A form posted from a `no-referrer` page carries `Origin: null`, which Django's CSRF check refuses, so the
+# admin's own forms would never submit. `same-origin` still sends nothing to other sites.
+ADMIN_REFERRER_POLICY = "same-origin"
 
 
 def pick_request_id(request: HttpRequest) -> str:
@@ -58,6 +61,8 @@ class RequestContextMiddleware:
         response["X-Request-ID"] = request.request_id
         for name, value in SECURITY_HEADERS.items():
             response[name] = value
+        if request.path_info.startswith(f"/{settings.ADMIN_URL}"):
+            response["Referrer-Policy"] = ADMIN_REFERRER_POLICY
         if settings.IS_PRODUCTION:
             response["Strict-Transport-Security"] = HSTS
         if request.path_info.startswith("/api"):
@@ -79,6 +84,13 @@ class RequestContextMiddleware:
             level = logging.DEBUG if response.status_code < 500 else logging.ERROR
         else:
             level = logging.INFO if response.status_code < 500 else logging.ERROR
+            latency = round((time.perf_counter() - started) * 1000, 1)
+            metrics.emit(
+                "RequestLatency",
+                latency,
+                unit="Milliseconds",
+                properties={"method": request.method, "status": response.status_code, "requestId": request.request_id},
+            )
         if not request_logger.isEnabledFor(level):
             return
         result = getattr(request, "auth_result", None)

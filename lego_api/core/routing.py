@@ -14,3 +14,8 @@ def route(pattern: str, view, name: str):
     """`route("mocs/{id}/files", view, "...")`: `{x}` placeholders become UUID groups; a trailing slash is optional."""
     regex = _PLACEHOLDER.sub(lambda m: f"(?P<{m.group(1)}>{UUID})", pattern)
     return re_path(rf"^{regex}/?$", view, name=name)
+
+
+def schema_paths_without_trailing_slash(endpoints: list[tuple]) -> list[tuple]:
+    """drf-spectacular preprocessing hook: document `route()`'s optional slash as the bare path SPEC §4 uses."""
+    return [(path.rstrip("/") or "/", regex, method, callback) for path, regex, method, callback in endpoints]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
 
 from lego_api.core.authentication import TOKEN_COOKIE
 from lego_api.core.casing import to_camel
@@ -42,3 +44,47 @@ class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
             {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
             {"type": "apiKey", "in": "cookie", "name": TOKEN_COOKIE},
         ]
+
+
+def envelope(
+    serializer: type[serializers.BaseSerializer] | serializers.BaseSerializer | serializers.Field,
+    *,
+    many: bool = False,
+    paginated: bool = False,
+    total: bool = False,
+    message: bool = False,
+    name: str | None = None,
+) -> serializers.Serializer:
+    """The SPEC §1.1 success envelope around `serializer`, for `@extend_schema(responses=...)`.
+
+    `paginated` adds `total`, `page`, `limit`, `totalPages` (a list); `total` alone is a non-paginated collection;
+    `message` adds the route's message. `name` must be unique per shape (the default derives it from the class).
+    """
+    if isinstance(serializer, type):
+        data = serializer(many=many or paginated)
+        base = serializer.__name__.removesuffix("Serializer")
+    else:
+        data = serializer
+        base = type(serializer).__name__.removesuffix("Serializer")
+    fields: dict[str, serializers.Field] = {"success": serializers.BooleanField(), "data": data}
+    if paginated:
+        fields.update(
+            total=serializers.IntegerField(),
+            page=serializers.IntegerField(),
+            limit=serializers.IntegerField(),
+            total_pages=serializers.IntegerField(),
+        )
+    elif total:
+        fields["total"] = serializers.IntegerField()
+    if message:
+        fields["message"] = serializers.CharField()
+    fields["timestamp"] = serializers.DateTimeField()
+    suffix = "Page" if paginated else "List" if many or total else ""
+    name = name or f"{base}{suffix}{'Message' if message else ''}Envelope"
+    # One class per component name: two different classes under one name would be a schema warning.
+    if name not in _ENVELOPES:
+        _ENVELOPES[name] = inline_serializer(name, fields)
+    return _ENVELOPES[name]
+
+
+_ENVELOPES: dict[str, serializers.Serializer] = {}

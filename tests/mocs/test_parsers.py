@@ -843,3 +843,11 @@ def test_csv_fast_path_agrees_with_the_record_rules():
     ]
     assert result.parts == [part for part in expected_parts if part is not None]
     assert result.errors == expected_errors
+
+
+def test_nul_byte_after_the_sniffed_prefix_fails_the_file():
+    content = b"Part ID,Quantity\n" + b"3001,2\n" * 2000 + b"30\x0001,2\n"
+    result = parse_parts_list(content)
+    assert not result.ok
+    assert result.parts == []
+    assert [(e.line, e.code) for e in result.errors] == [(None, "UNSUPPORTED_FORMAT")]

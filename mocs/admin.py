@@ -1,0 +1,265 @@
+"""Admin for MOCs, their files, parts lists and parts (SPEC §7.2). Every save, delete, bulk delete and action goes
+through the service functions, so storage, cache bumps and search indexing happen just as through the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from lego_api.core.casing import to_snake
+from lego_api.core.errors import flatten_errors
+from lego_api.core.exceptions import ApiError
+from lego_api.core.tasks import search_index
+from mocs.models import Moc, MocFile, MocPart, MocPartsList
+from mocs.serializers import MocWriteSerializer
+from mocs.services.mocs import DUPLICATE_TITLE, moc_create, moc_delete, moc_title_taken, moc_touch, moc_update
+
+REINDEX_BATCH = 500  # the most ids one `search_index` call takes
+
+
+class MocAdminForm(forms.ModelForm):
+    """The model form, checked by the API's MocWrite rules (trimming, tags, the MOC/Set field rules), so the
+    admin cannot store what the API would refuse. `moc_data` is what the services receive."""
+
+    class Meta:
+        model = Moc
+        fields = (
+            "user_id",
+            "type",
+            "title",
+            "description",
+            "author",
+            "parts_count",
+            "theme",
+            "subtheme",
+            "uploaded_date",
+            "brand",
+            "set_number",
+            "release_year",
+            "retired",
+            "tags",
+            "thumbnail_url",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        adding = self.instance._state.adding
+        names = [name for name in MocWriteSerializer().fields if name in self.fields]
+        sent = names if adding else [name for name in names if name in self.changed_data]
+        payload = MocWriteSerializer(
+            data={name: cleaned.get(name) for name in sent if name not in self.errors},
+            partial=not adding,
+            context={"instance": None if adding else self.instance},
+        )
+        if not payload.is_valid():
+            for name, problems in flatten_errors(payload.errors).items():
+                field = to_snake(name)
+                self.add_error(field if field in self.fields else None, problems)
+            return cleaned
+        self.moc_data = dict(payload.validated_data)
+        cleaned.update(self.moc_data)  # the instance gets the normalised values (trimmed, tags lower-cased)
+        # Django skips the (user_id, title) constraint when user_id is read-only, so check it as the API does.
+        owner = cleaned.get("user_id") if adding else self.instance.user_id
+        title = self.moc_data.get("title")
+        if (
+            owner
+            and title
+            and moc_title_taken(user_id=owner, title=title, exclude_id=None if adding else self.instance.pk)
+        ):
+            self.add_error("title", DUPLICATE_TITLE)
+        return cleaned
+
+
+class MocFileInline(admin.TabularInline):
+    """Files are listed here; they are added through the API and deleted from their own admin page."""
+
+    model = MocFile
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("original_filename", "file_type", "status", "mime_type", "file_size", "created_at")
+    readonly_fields = fields
+    ordering = ("created_at",)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class MocPartsListInline(admin.TabularInline):
+    model = MocPartsList
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fk_name = "moc"
+    fields = ("title", "status", "format", "total_parts_count", "built", "purchased", "updated_at")
+    readonly_fields = fields
+    ordering = ("created_at",)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Moc)
+class MocAdmin(admin.ModelAdmin):
+    form = MocAdminForm
+    list_display = ("title", "type", "user_id", "theme", "total_piece_count", "updated_at")
+    search_fields = ("title", "user_id", "set_number", "author", "brand")
+    list_filter = ("type", "theme", "retired", "created_at")
+    ordering = ("-updated_at", "id")
+    inlines = (MocFileInline, MocPartsListInline)
+    exclude = ("search_vector",)
+    actions = ("reindex_in_search", "reparse_parts_lists")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Moc]:
+        return super().get_queryset(request).defer("search_vector")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Moc | None = None) -> tuple[str, ...]:
+        fields = ("id", "created_at", "updated_at", "total_piece_count")
+        # The owner and the type are chosen once, when a MOC is added here (SPEC §4.2: `type` is immutable).
+        return fields if obj is None else (*fields, "user_id", "type")
+
+    def save_model(self, request: HttpRequest, obj: Moc, form: MocAdminForm, change: bool) -> None:
+        if change:
+            moc_update(moc=obj, data=form.moc_data)
+        else:
+            created = moc_create(user_id=obj.user_id, data=form.moc_data)
+            obj.__dict__.update(created.__dict__)
+
+    def delete_model(self, request: HttpRequest, obj: Moc) -> None:
+        moc_delete(moc=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Moc]) -> None:
+        for moc in queryset:
+            moc_delete(moc=moc)
+
+    @admin.action(description="Reindex in search")
+    def reindex_in_search(self, request: HttpRequest, queryset: QuerySet[Moc]) -> None:
+        ids = [str(pk) for pk in queryset.values_list("pk", flat=True)]
+        for start in range(0, len(ids), REINDEX_BATCH):
+            search_index.delay("mocs", None, ids[start : start + REINDEX_BATCH])
+        self.message_user(request, f"{len(ids)} MOC(s) queued for reindexing.", messages.SUCCESS)
+
+    @admin.action(description="Re-parse parts lists")
+    def reparse_parts_lists(self, request: HttpRequest, queryset: QuerySet[Moc]) -> None:
+        parts_lists = MocPartsList.objects.filter(moc__in=queryset)
+        _requeue(self, request, parts_lists)
+
+
+def _requeue(model_admin: admin.ModelAdmin, request: HttpRequest, parts_lists: QuerySet[MocPartsList]) -> None:
+    """Queue a parse of each list that has a source file (manual lists have nothing to parse)."""
+    from mocs.services.parts_lists import parts_list_requeue
+
+    queued = 0
+    for parts_list in parts_lists.filter(file__isnull=False):
+        parts_list_requeue(parts_list=parts_list)
+        queued += 1
+    skipped = parts_lists.filter(file__isnull=True).count()
+    note = f" ({skipped} without a source file skipped)" if skipped else ""
+    model_admin.message_user(request, f"{queued} parts list(s) queued for parsing{note}.", messages.SUCCESS)
+
+
+@admin.register(MocFile)
+class MocFileAdmin(admin.ModelAdmin):
+    list_display = ("original_filename", "file_type", "status", "moc", "file_size", "created_at")
+    search_fields = ("original_filename", "moc__title")
+    list_filter = ("file_type", "status")
+    list_select_related = ("moc",)
+    fields = (
+        "id",
+        "moc",
+        "file_type",
+        "original_filename",
+        "mime_type",
+        "status",
+        "file_url",
+        "file_size",
+        "created_at",
+    )
+    readonly_fields = ("id", "moc", "status", "file_url", "file_size", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # files arrive through the API, where they are checked and stored
+
+    def save_model(self, request: HttpRequest, obj: MocFile, form: forms.ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        moc_touch(moc=obj.moc)
+
+    def delete_model(self, request: HttpRequest, obj: MocFile) -> None:
+        from mocs.services.files import moc_file_delete
+
+        moc_file_delete(moc=obj.moc, file_id=obj.pk)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[MocFile]) -> None:
+        for file in queryset.select_related("moc"):
+            self.delete_model(request, file)
+
+
+@admin.register(MocPartsList)
+class MocPartsListAdmin(admin.ModelAdmin):
+    list_display = ("title", "moc", "status", "format", "total_parts_count", "built", "purchased")
+    search_fields = ("title", "moc__title")
+    list_filter = ("status", "format", "built", "purchased")
+    list_select_related = ("moc",)
+    readonly_fields = (
+        "id",
+        "moc",
+        "file",
+        "status",
+        "format",
+        "error_details",
+        "total_parts_count",
+        "unique_parts_count",
+        "row_count",
+        "created_at",
+        "updated_at",
+    )
+    actions = ("reparse",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # lists are uploaded or entered through the API
+
+    def save_model(self, request: HttpRequest, obj: MocPartsList, form: forms.ModelForm, change: bool) -> None:
+        from mocs.services.parts_lists import parts_list_update
+
+        parts_list_update(parts_list=obj, data={name: form.cleaned_data[name] for name in form.changed_data})
+
+    def delete_model(self, request: HttpRequest, obj: MocPartsList) -> None:
+        from mocs.services.parts_lists import parts_list_delete
+
+        parts_list_delete(moc=obj.moc, parts_list=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[MocPartsList]) -> None:
+        for parts_list in queryset.select_related("moc"):
+            self.delete_model(request, parts_list)
+
+    @admin.action(description="Re-parse")
+    def reparse(self, request: HttpRequest, queryset: QuerySet[MocPartsList]) -> None:
+        try:
+            _requeue(self, request, queryset)
+        except ApiError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+
+
+@admin.register(MocPart)
+class MocPartAdmin(admin.ModelAdmin):
+    """Parts are immutable (SPEC M23: upload a new file to change them), so this admin only shows them."""
+
+    list_display = ("part_id", "color", "quantity", "is_spare", "parts_list")
+    search_fields = ("part_id",)
+    list_filter = ("is_spare",)
+    raw_id_fields = ("parts_list",)
+    list_select_related = ("parts_list",)
+    show_full_result_count = False  # parts tables are large; skip the second COUNT(*)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: MocPart | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: MocPart | None = None) -> bool:
+        return False

@@ -1,0 +1,47 @@
+"""MOC tasks (SPEC §7.3): `parse_parts_list` for presigned parts-list uploads, and the hourly sweeper
+`cleanup_stale_uploads`. Both take JSON-serialisable arguments only and are safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.utils import timezone
+
+from lego_api.core.tasks import task
+from mocs.services import files as file_services
+from mocs.services import parts_lists as parts_list_services  # modules, not names: that module imports this one
+
+logger = logging.getLogger("mocs.tasks")
+
+# Presigned uploads never finalized within this time are removed (SPEC §5.4 step 4).
+STALE_PENDING_FILES_AFTER = timedelta(hours=24)
+
+
+@task
+def parse_parts_list(parts_list_id: str) -> None:
+    """Parse a `pending` list's stored file: `ready` with its parts, or `failed` with `errorDetails`.
+
+    No-op when the list is `ready` (or `failed`, or gone); the list's earlier parts are deleted before the insert.
+    """
+    parts_list_services.parts_list_parse_stored(parts_list_id=str(parts_list_id))
+
+
+@task
+def cleanup_stale_uploads() -> None:
+    """The sweeper, run hourly by the Zappa schedule; every step is safe to re-run.
+
+    1. `pending` moc_files rows older than 24 h are deleted with their objects.
+    2. Parts lists `pending` or `parsing` for over 15 min are re-queued once, then marked `failed`.
+    Owners' cache versions are bumped for what changes.
+
+    Not yet here: marking gallery images still not `ready` after 1 h as `failed` (SPEC §7.3). It belongs to the
+    gallery app, which does not exist yet; add its step to this task when it does.
+    """
+    now = timezone.now()
+    deleted = file_services.files_delete_stale_pending(older_than=now - STALE_PENDING_FILES_AFTER)
+    requeued, failed = parts_list_services.parts_lists_sweep_stuck(now=now)
+    logger.info(
+        "stale uploads swept",
+        extra={"pendingFilesDeleted": deleted, "partsListsRequeued": requeued, "partsListsFailed": failed},
+    )

@@ -1,0 +1,220 @@
+"""The MOC response cache (SPEC §6.1) against the real Redis: hits, `X-Cache`, fresh timestamps, invalidation by
+every kind of write, owner checks, errors never cached, and service with Redis stopped."""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+import pytest
+from django.core.cache import cache
+
+from lego_api.core.cache import bump, cache_set, get_versions, response_key
+from mocs.models import Moc
+from mocs.services.mocs import moc_touch
+from tests.factories import MocFactory, MocPartsListFactory
+
+# Writes must commit for their after-commit bumps to run, as in production.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NEW_MOC = {
+    "type": "moc",
+    "title": "Coffee Truck",
+    "author": "Jane",
+    "partsCount": 328,
+    "theme": "City",
+    "setNumber": "M-1",
+}
+CACHED_GETS = [
+    "/api/mocs",
+    "/api/mocs?search=truck",
+    "/api/mocs/search?q=truck",
+    "/api/mocs/search",
+    "/api/mocs/parts-lists/summary",
+    "/api/mocs/stats/by-category",
+    "/api/mocs/stats/uploads-over-time",
+]
+
+
+@pytest.fixture
+def alice(auth_client):
+    return auth_client("alice")
+
+
+@pytest.fixture
+def moc(alice) -> Moc:
+    response = alice.post("/api/mocs", NEW_MOC, format="json")
+    assert response.status_code == 201
+    return Moc.objects.get(pk=response.json()["data"]["id"])
+
+
+def routes(moc: Moc) -> list[str]:
+    return [*CACHED_GETS, f"/api/mocs/{moc.pk}"]
+
+
+def assert_all(api, urls: list[str], state: str) -> None:
+    for url in urls:
+        response = api.get(url)
+        assert response.status_code == 200, (url, response.content)
+        assert response["X-Cache"] == state, url
+
+
+def test_second_get_is_a_hit_with_the_same_body_and_a_fresh_timestamp(alice, moc):
+    for url in routes(moc):
+        first = alice.get(url)
+        second = alice.get(url)
+        assert (first["X-Cache"], second["X-Cache"]) == ("MISS", "HIT"), url
+        a, b = first.json(), second.json()
+        a.pop("timestamp"), b.pop("timestamp")
+        assert a == b, url
+
+
+def test_timestamp_is_not_stored(alice, moc):
+    alice.get("/api/mocs")
+    key = response_key(
+        "mocs:list",
+        "alice",
+        get_versions("alice", "mocs"),
+        families=("mocs",),
+        params={"page": 1, "limit": 20, "tag": None, "type": None, "search": None},
+    )
+    stored = cache.get(key)
+    assert stored is not None, "the list key is built from the canonical query"
+    assert set(stored) == {"owner", "data", "meta", "headers"}
+    assert stored["owner"] == "alice"
+    assert stored["meta"] == {"total": 1, "page": 1, "limit": 20, "totalPages": 1}
+
+
+def test_search_backend_header_is_kept_on_a_hit(alice, moc):
+    first = alice.get("/api/mocs", {"search": "coffee"})
+    second = alice.get("/api/mocs", {"search": "coffee"})
+    assert second["X-Cache"] == "HIT"
+    assert second["X-Search-Backend"] == first["X-Search-Backend"]
+
+
+def test_different_queries_are_different_entries(alice, moc):
+    assert alice.get("/api/mocs", {"limit": 5})["X-Cache"] == "MISS"
+    assert alice.get("/api/mocs", {"limit": 6})["X-Cache"] == "MISS"
+    assert alice.get("/api/mocs", {"limit": "5"})["X-Cache"] == "HIT"
+    # Defaults are filled in before hashing: `page=1` is the same query as no page.
+    assert alice.get("/api/mocs", {"limit": 5, "page": 1})["X-Cache"] == "HIT"
+    assert alice.get("/api/mocs", {"tag": "FOOD"})["X-Cache"] == "MISS"
+    assert alice.get("/api/mocs", {"tag": "food"})["X-Cache"] == "HIT"
+
+
+def test_create_invalidates(alice, moc):
+    assert_all(alice, routes(moc), "MISS")
+    assert alice.post("/api/mocs", {**NEW_MOC, "title": "Second"}, format="json").status_code == 201
+    assert_all(alice, routes(moc), "MISS")
+    assert alice.get("/api/mocs").json()["total"] == 2
+
+
+def test_update_invalidates(alice, moc):
+    assert_all(alice, routes(moc), "MISS")
+    assert alice.patch(f"/api/mocs/{moc.pk}", {"title": "Renamed"}, format="json").status_code == 200
+    assert_all(alice, routes(moc), "MISS")
+    assert alice.get(f"/api/mocs/{moc.pk}").json()["data"]["title"] == "Renamed"
+    assert alice.get("/api/mocs").json()["data"][0]["title"] == "Renamed"
+
+
+def test_delete_invalidates(alice, moc):
+    other = MocFactory(user_id="alice")
+    assert_all(alice, routes(moc), "MISS")
+    assert alice.delete(f"/api/mocs/{moc.pk}").status_code == 200
+    assert_all(alice, CACHED_GETS, "MISS")
+    assert [m["id"] for m in alice.get("/api/mocs").json()["data"]] == [str(other.pk)]
+    assert alice.get(f"/api/mocs/{moc.pk}").status_code == 404
+
+
+def test_a_child_change_invalidates(alice, moc):
+    """Files and parts lists call `moc_touch` (or bump) after any change."""
+    assert_all(alice, routes(moc), "MISS")
+    MocPartsListFactory(moc=moc, title="Added elsewhere")
+    moc_touch(moc=moc)
+    assert_all(alice, routes(moc), "MISS")
+    assert alice.get("/api/mocs/parts-lists/summary").json()["data"]["statistics"]["totalPartsLists"] == 1
+
+
+def test_a_file_upload_invalidates(alice, moc):
+    assert_all(alice, routes(moc), "MISS")
+    upload = io.BytesIO(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
+    upload.name = "instructions.pdf"
+    response = alice.post(f"/api/mocs/{moc.pk}/files", {"file": upload, "fileType": "instruction"}, format="multipart")
+    assert response.status_code == 201, response.content
+    assert_all(alice, routes(moc), "MISS")
+    assert len(alice.get(f"/api/mocs/{moc.pk}").json()["data"]["files"]) == 1
+
+
+def test_a_parts_list_change_invalidates(alice, moc):
+    created = alice.post(
+        f"/api/mocs/{moc.pk}/parts-lists",
+        {"title": "Bricks", "parts": [{"partId": "3001", "quantity": 4}]},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    assert_all(alice, routes(moc), "MISS")
+    plid = created.json()["data"]["id"]
+    assert alice.patch(f"/api/mocs/{moc.pk}/parts-lists/{plid}", {"built": True}, format="json").status_code == 200
+    assert_all(alice, routes(moc), "MISS")
+    summary = alice.get("/api/mocs/parts-lists/summary").json()["data"]
+    assert summary["statistics"]["builtCount"] == 1
+
+
+def test_a_gallery_bump_invalidates_the_detail_only(alice, moc):
+    assert_all(alice, routes(moc), "MISS")
+    bump("gallery", "alice")
+    assert alice.get(f"/api/mocs/{moc.pk}")["X-Cache"] == "MISS"  # MocDetail lists linked gallery images
+    assert_all(alice, CACHED_GETS, "HIT")
+
+
+def test_another_users_write_does_not_invalidate(alice, auth_client, moc):
+    assert_all(alice, routes(moc), "MISS")
+    assert auth_client("bob").post("/api/mocs", NEW_MOC, format="json").status_code == 201
+    assert_all(alice, routes(moc), "HIT")
+
+
+def test_owner_mismatch_is_a_miss(alice, moc):
+    params = {"page": 1, "limit": 20, "tag": None, "type": None, "search": None}
+    key = response_key("mocs:list", "alice", get_versions("alice", "mocs"), families=("mocs",), params=params)
+    cache_set(key, owner="mallory", data=[{"id": "forged"}], meta={"total": 1}, ttl=300)
+    response = alice.get("/api/mocs")
+    assert response["X-Cache"] == "MISS"
+    assert [m["id"] for m in response.json()["data"]] == [str(moc.pk)]
+    assert alice.get("/api/mocs")["X-Cache"] == "HIT"  # and the entry is now alice's own
+
+
+def test_errors_are_never_cached(alice, auth_client, moc):
+    missing = uuid.uuid4()
+    for _ in range(2):
+        response = alice.get(f"/api/mocs/{missing}")
+        assert response.status_code == 404 and "X-Cache" not in response
+    MocFactory(id=missing, user_id="alice")  # appears without any bump: a cached 404 would still answer
+    assert alice.get(f"/api/mocs/{missing}").status_code == 200
+
+    bob = auth_client("bob")
+    for _ in range(2):
+        assert bob.get(f"/api/mocs/{moc.pk}").status_code == 403
+    for _ in range(2):
+        response = alice.get("/api/mocs", {"limit": 0})
+        assert response.status_code == 400 and "X-Cache" not in response
+
+
+def test_other_users_never_share_entries(alice, auth_client, moc):
+    alice.get("/api/mocs")
+    response = auth_client("bob").get("/api/mocs")
+    assert response["X-Cache"] == "MISS" and response.json()["data"] == []
+
+
+def test_served_without_redis(alice, moc, services):
+    alice.get("/api/mocs")
+    services.redis.stop()
+    try:
+        response = alice.get("/api/mocs")
+        assert response.status_code == 200 and response["X-Cache"] == "MISS"
+        assert alice.post("/api/mocs", {**NEW_MOC, "title": "While down"}, format="json").status_code == 201
+        assert alice.get("/api/mocs").json()["total"] == 2
+        assert alice.get(f"/api/mocs/{moc.pk}").status_code == 200
+        assert alice.get("/api/mocs/stats/by-category").status_code == 200
+    finally:
+        services.redis.start()
+    assert alice.get("/api/mocs").json()["total"] == 2

@@ -1,0 +1,191 @@
+"""Benchmark: Lambda cold start of the packaged API against a bare Django + DRF hello-world package built the same
+way (target: within 1.3x of that floor), each with and without precompiled bytecode.
+
+A cold start is a fresh isolated process (`python -I -S`, only the unzipped package on its path, /var/task-like:
+nothing it compiles is kept) importing Zappa's handler and serving its first request: `GET /api/mocs` with a
+Cognito-style token for the API (JWKS fetch, database connection, cache and query included), `GET /hello` for the
+floor. Median of RUNS runs each, after one unmeasured warm-up of the disk cache. Needs the local services (started
+here, as the tests do).
+
+Run with `.venv/bin/python tests/perf/bench_coldstart.py`. Prints figures; it is not a timed test.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from lego_api import packaging  # noqa: E402
+from tests import harness  # noqa: E402
+from tests.deploy.conftest import PackagedLambda, api_event, lambda_env  # noqa: E402
+
+RUNS = 7
+TARGET_RATIO = 1.3
+HELLO_PINS = ("django", "djangorestframework", "zappa", "werkzeug", "durationpy", "boto3", "botocore")
+
+HELLO_FILES = {
+    "hello/__init__.py": "",
+    "hello/settings.py": """
+import os
+SECRET_KEY = os.environ["SECRET_KEY"]
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "rest_framework"]
+MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
+ROOT_URLCONF = "hello.urls"
+DATABASES = {}
+USE_TZ = True
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "UNAUTHENTICATED_USER": None,
+}
+""",
+    "hello/urls.py": """
+from django.urls import path
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+class Hello(APIView):
+    def get(self, request):
+        return Response({"hello": "world"})
+
+
+urlpatterns = [path("hello", Hello.as_view())]
+""",
+}
+
+
+def hello_project(root: Path) -> Path:
+    """The floor: Django + DRF + Zappa's handler (and boto3, which the handler imports), pinned as ours."""
+    for name, text in HELLO_FILES.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text.lstrip())
+    pins = []
+    for line in (packaging.PROJECT_ROOT / "requirements.txt").read_text().splitlines():
+        name = line.split("==", 1)[0].strip().lower()
+        if name in HELLO_PINS:
+            pins.append(line.strip())
+    (root / "requirements.txt").write_text("\n".join(pins) + "\n")
+    stage = {
+        "project_name": "hello",
+        "django_settings": "hello.settings",
+        "runtime": "python3.11",
+        "aws_region": "us-east-1",
+        "s3_bucket": "unused",
+        "exclude": ["__pycache__", "*.pyc", "tests", "*.po", "*.pyi"],
+        "exclude_glob": ["bin", "build", "requirements.txt", "zappa_settings.json"],
+    }
+    (root / "zappa_settings.json").write_text(json.dumps({"dev": stage}, indent=2))
+    return root
+
+
+def unzip(zip_path: Path, target: Path) -> Path:
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(target)
+    return target
+
+
+def cold_start(package_dir: Path, event_for, env: dict[str, str]) -> tuple[float, float, float, float]:
+    """(total, init, first request, second request) milliseconds for one fresh process."""
+    began = time.perf_counter()
+    runner = PackagedLambda(package_dir, env)
+    try:
+        first = runner.invoke(event_for())
+        total = (time.perf_counter() - began) * 1000
+        assert first.ok and first.result["statusCode"] == 200, (first.error, first.result)
+        second = runner.invoke(event_for())
+    finally:
+        runner.close()
+    return total, runner.init.ms, first.ms, second.ms
+
+
+def measure(label: str, package_dir: Path, event_for, env: dict[str, str]) -> dict[str, float]:
+    cold_start(package_dir, event_for, env)  # warm the page cache, as Lambda's worker has the code locally
+    runs = [cold_start(package_dir, event_for, env) for _ in range(RUNS)]
+    figures = {
+        "total": statistics.median(r[0] for r in runs),
+        "init": statistics.median(r[1] for r in runs),
+        "first": statistics.median(r[2] for r in runs),
+        "warm": statistics.median(r[3] for r in runs),
+    }
+    print(
+        f"  {label:<34} cold start {figures['total']:7.0f} ms  (import/init {figures['init']:6.0f}, "
+        f"first request {figures['first']:5.0f}; warm request {figures['warm']:5.1f})",
+        flush=True,
+    )
+    return figures
+
+
+def main() -> int:
+    session = harness.session()
+    issuer = session.issuer
+    counter = iter(range(1_000_000))
+
+    def lego_event():
+        # A new user each time: the first list of a process is a cache miss, as after a deploy.
+        return api_event("GET", "/api/mocs", token=issuer.token(f"bench-user-{next(counter)}"))
+
+    def hello_event():
+        return api_event("GET", "/hello")
+
+    with tempfile.TemporaryDirectory(prefix="bench-coldstart-") as scratch:
+        root = Path(scratch)
+        print("building packages ...", flush=True)
+        builds = {}
+        for label, kwargs in (
+            ("api", {}),
+            ("api, no bytecode", {"bytecode": False}),
+            ("floor", {"project_root": hello_project(root / "hello")}),
+            ("floor, no bytecode", {"project_root": root / "hello", "bytecode": False}),
+        ):
+            output = root / f"{label.replace(', ', '-').replace(' ', '-')}.zip"
+            result = packaging.build("dev", output=output, log=lambda _m: None, **kwargs)
+            builds[label] = (result, unzip(result.zip_path, root / output.stem))
+            mb = 1024 * 1024
+            print(
+                f"  {label:<20} {result.zipped_bytes / mb:6.1f} MB zipped {result.unzipped_bytes / mb:6.1f} MB "
+                f"unzipped, {result.files} files, built in {result.seconds:.1f}s"
+                f"{' (cached tree)' if result.cached else ''}",
+                flush=True,
+            )
+
+        api_env = lambda_env()
+        migrate = PackagedLambda(builds["api"][1], api_env)
+        assert migrate.invoke({"manage": "migrate --noinput"}, timeout=300).ok
+        migrate.close()
+        floor_env = lambda_env(DJANGO_SETTINGS_MODULE=None)
+
+        print(f"\ncold starts (median of {RUNS} fresh processes each):", flush=True)
+        figures = {
+            "api": measure("API  GET /api/mocs (authenticated)", builds["api"][1], lego_event, api_env),
+            "api, no bytecode": measure("API, no bytecode", builds["api, no bytecode"][1], lego_event, api_env),
+            "floor": measure("floor GET /hello (Django+DRF)", builds["floor"][1], hello_event, floor_env),
+            "floor, no bytecode": measure(
+                "floor, no bytecode", builds["floor, no bytecode"][1], hello_event, floor_env
+            ),
+        }
+
+    ratio = figures["api"]["total"] / figures["floor"]["total"]
+    init_ratio = figures["api"]["init"] / figures["floor"]["init"]
+    saved = figures["api, no bytecode"]["total"] - figures["api"]["total"]
+    print(f"\nAPI / floor cold start: {ratio:.2f}x (target {TARGET_RATIO}x); import/init alone {init_ratio:.2f}x")
+    print(
+        f"precompiled bytecode saves {saved:.0f} ms on the API's cold start "
+        f"({figures['api, no bytecode']['total'] / figures['api']['total']:.2f}x without it), "
+        f"{figures['floor, no bytecode']['total'] - figures['floor']['total']:.0f} ms on the floor's"
+    )
+    print("within target" if ratio <= TARGET_RATIO else "OVER TARGET")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
