@@ -64,10 +64,12 @@ test: lint check-migrations schema pytest
 bench: venv
 	$(PY) tests/perf/bench_parse.py
 
+# build/lego-api-$(STAGE).zip: Lambda-platform wheels, GLIBC <= 2.26 checked, static files, precompiled bytecode.
 package: venv
 	$(PY) -m lego_api.packaging build --stage $(STAGE)
 
-deploy: package
+# $(STAGE)-worker first (zappa deploy the first time, else zappa update --zip), migrate on it, then $(STAGE).
+deploy: venv
 	$(PY) -m lego_api.packaging deploy --stage $(STAGE)
 
 clean:

@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce
 from opensearch_dsl import Date, Document, Integer, Keyword, MetaField, Search, Text
 from opensearch_dsl import Q as EngineQ
 
+from lego_api.core import metrics
 from lego_api.core import search as core_search
 from mocs.models import Moc
 
@@ -105,6 +106,7 @@ def search_mocs(
     tag = tag.strip().lower() if tag else None
     if not q:
         return _list_postgres(user_id=user_id, moc_type=moc_type, tag=tag, offset=offset, limit=limit)
+    metrics.emit("SearchesPerformed", 1, properties={"kind": KIND})
     if core_search.search_available() and offset + limit <= ENGINE_RESULT_WINDOW:
         try:
             hit_ids, total = _engine_search(
@@ -112,8 +114,11 @@ def search_mocs(
             )
         except Exception as exc:  # noqa: BLE001 - any engine failure means "answer from the database" (SPEC §6.2)
             core_search.mark_search_down(exc)
+            metrics.emit("SearchFallbacks", 1, properties={"kind": KIND, "reason": type(exc).__name__})
         else:
             return SearchResult(mocs=_load_in_order(user_id=user_id, ids=hit_ids), total=total, backend="opensearch")
+    elif core_search.search_enabled():
+        metrics.emit("SearchFallbacks", 1, properties={"kind": KIND, "reason": "unavailable"})
     return _search_postgres(user_id=user_id, q=q, moc_type=moc_type, tag=tag, offset=offset, limit=limit)
 
 

@@ -39,7 +39,7 @@ class MocFactory(factory.django.DjangoModelFactory):
     def _after_postgeneration(cls, instance, create, results=None):
         super()._after_postgeneration(instance, create, results)
         if create:
-            from mocs.services import moc_refresh_search_vector
+            from mocs.services.mocs import moc_refresh_search_vector
 
             moc_refresh_search_vector(moc_id=instance.pk)
 

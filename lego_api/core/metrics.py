@@ -87,6 +87,8 @@ def emit(name: str, value: float, *, unit: str = "Count", properties: Mapping[st
     _logger().info(json.dumps(document, separators=(",", ":"), default=str))
 
 
-def emit_on_commit(name: str, value: float, *, unit: str = "Count", properties: Mapping[str, Any] | None = None) -> None:
+def emit_on_commit(
+    name: str, value: float, *, unit: str = "Count", properties: Mapping[str, Any] | None = None
+) -> None:
     """emit() after the current transaction commits (immediately outside one); a rollback emits nothing."""
     transaction.on_commit(lambda: emit(name, value, unit=unit, properties=properties))

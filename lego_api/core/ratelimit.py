@@ -51,6 +51,12 @@ def client_ip(request: HttpRequest) -> str:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded.strip():
             return forwarded.split(",")[0].strip()
+    # On Lambda, API Gateway's own view of the caller; Zappa's REMOTE_ADDR comes from X-Forwarded-For instead.
+    event = request.META.get("lambda.event")
+    if isinstance(event, dict):
+        source_ip = ((event.get("requestContext") or {}).get("identity") or {}).get("sourceIp")
+        if source_ip:
+            return source_ip
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 

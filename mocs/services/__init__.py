@@ -1,15 +1,9 @@
-"""MOC services (HackSoft style `<entity>_<action>` functions): MOCs, their files and their parts lists."""
+"""MOC services (HackSoft style `<entity>_<action>` functions), one module per resource:
 
-from mocs.services.mocs import (  # noqa: F401
-    DUPLICATE_TITLE,
-    moc_changed,
-    moc_create,
-    moc_delete,
-    moc_detail_queryset,
-    moc_get_owned,
-    moc_recompute_total,
-    moc_refresh_search_vector,
-    moc_title_taken,
-    moc_touch,
-    moc_update,
-)
+- `mocs.services.mocs`: ownership lookups, create/update/delete, and the effects of any MOC change;
+- `mocs.services.files`: uploads (multipart and presigned), finalize, delete, download, stale uploads;
+- `mocs.services.parts_lists`: parsing and storing parts lists, manual lists, updates, the parse task's work;
+- `mocs.services.stats`: the summary and statistics routes.
+
+Import from the module that owns a function.
+"""

@@ -24,7 +24,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from lego_api.core import cache as response_cache
-from lego_api.core import storage
+from lego_api.core import metrics, storage
 from lego_api.core.exceptions import (
     ApiError,
     Conflict,
@@ -345,6 +345,7 @@ def _store_upload(*, moc: Moc, item: FileUpload, field: str, type_field: str, wr
                 _delete_objects_after_commit(old_keys)
             if parsed is not None:
                 _store_parsed(moc=moc, result=parsed, file=row)
+            metrics.emit_on_commit("FilesUploaded", 1, properties={"fileType": file_type, "bytes": checked.size})
     except BaseException:
         written.remove(key)
         _delete_objects_now([key])
@@ -498,6 +499,7 @@ def moc_create_with_files(
                 _set_thumbnail_url(moc, key)
             if item.parsed is not None:
                 _store_parsed(moc=moc, result=item.parsed, file=row)
+        metrics.emit_on_commit("FilesUploaded", len(prepared), properties={"flow": "with-files"})
     return moc
 
 
@@ -727,6 +729,7 @@ def moc_files_finalize(*, moc: Moc, entries: Sequence[tuple[UUID, bool]]) -> Moc
 
         _delete_objects_after_commit(obsolete)
         moc_touch(moc=moc)
+        metrics.emit_on_commit("FilesUploaded", len(to_publish), properties={"flow": "presigned"})
     return moc
 
 

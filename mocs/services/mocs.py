@@ -12,6 +12,7 @@ from django.db.models import QuerySet, Sum, Value
 from django.utils import timezone
 
 from lego_api.core import cache as response_cache
+from lego_api.core import metrics
 from lego_api.core.exceptions import Conflict, Forbidden, NotFound
 from lego_api.core.tasks import delete_storage_objects, search_delete, search_index
 from mocs.models import Moc, MocFile, MocPartsList, PartsListStatus
@@ -94,6 +95,7 @@ def moc_create(*, user_id: str, data: dict[str, Any]) -> Moc:
     moc = Moc.objects.create(user_id=user_id, created_at=now, updated_at=now, **fields)
     moc_refresh_search_vector(moc_id=moc.pk)
     moc_changed(moc=moc)
+    metrics.emit_on_commit("MocsCreated", 1, properties={"type": moc.type})
     return moc
 
 

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from lego_api.core import storage
+from lego_api.core import metrics, storage
 from lego_api.core.exceptions import Conflict, NotFound, ValidationFailed
 from lego_api.core.files import MOC_PARTS_LIST, SNIFF_BYTES, check_file
 from lego_api.core.tasks import delete_storage_objects, runs_inline
@@ -175,6 +175,9 @@ def _apply_result(parts_list: MocPartsList, result: ParseResult) -> None:
     parts_list.status = PartsListStatus.READY
     parts_list.format = result.format
     parts_list.error_details = None
+    metrics.emit_on_commit(
+        "PartsListsParsed", 1, properties={"format": result.format, "rows": result.row_count, "status": "ready"}
+    )
     parts_list.row_count = result.row_count
     parts_list.total_parts_count = result.total_parts_count
     parts_list.unique_parts_count = result.unique_parts_count
@@ -397,6 +400,7 @@ def _parse_finish(parts_list_id: str, *, result: ParseResult | None, failure: di
         else:
             parts_list.status = PartsListStatus.FAILED
             parts_list.error_details = failure if failure is not None else result.error_details()
+            metrics.emit_on_commit("PartsListsParsed", 1, properties={"status": "failed"})
             parts_list.format = result.format if result is not None else None
             parts_list.row_count = parts_list.total_parts_count = parts_list.unique_parts_count = 0
         parts_list.updated_at = timezone.now()

@@ -86,3 +86,13 @@ def test_health_schema_and_preflight_are_never_limited(client):
 def test_disabled_limiter_lets_everything_through(auth_client):
     api = auth_client("free")
     assert all(api.get("/api/test/echo").status_code == 200 for _ in range(5))
+
+
+def test_client_ip_on_lambda_is_api_gateways_source_ip(rf):
+    from lego_api.core.ratelimit import client_ip
+
+    request = rf.get("/api/mocs", HTTP_X_FORWARDED_FOR="6.6.6.6, 10.0.0.1", REMOTE_ADDR="6.6.6.6")
+    request.META["lambda.event"] = {"requestContext": {"identity": {"sourceIp": "203.0.113.7"}}}
+    assert client_ip(request) == "203.0.113.7"
+    plain = rf.get("/api/mocs", HTTP_X_FORWARDED_FOR="6.6.6.6", REMOTE_ADDR="198.51.100.2")
+    assert client_ip(plain) == "198.51.100.2"

@@ -1,0 +1,123 @@
+"""What the Lambda zip holds: Zappa's files exactly as `zappa package` writes them, Lambda-compatible binaries,
+precompiled bytecode, collected static files, and nothing that should stay home (tests, dev tools, secrets)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from lego_api import devstack, packaging
+from tests.deploy.conftest import TEST_SECRET_KEY
+
+
+@pytest.fixture(scope="module")
+def names(package) -> list[str]:
+    with zipfile.ZipFile(package.zip_path) as archive:
+        return archive.namelist()
+
+
+def test_zappa_files_sit_at_the_root_as_zappa_package_writes_them(package, unzipped):
+    cli = packaging.load_stage("dev")
+    for name in ("handler.py", "django_zappa_app.py", "package_info.json", "zappa_settings.py"):
+        assert (unzipped / name).is_file(), name
+    assert (unzipped / "handler.py").read_bytes() == (unzipped / "zappa" / "handler.py").read_bytes()
+    assert (unzipped / "django_zappa_app.py").read_bytes() == (unzipped / "zappa/ext/django_zappa.py").read_bytes()
+    assert (unzipped / "zappa_settings.py").read_text() == cli.get_zappa_settings_string()
+    settings_text = (unzipped / "zappa_settings.py").read_text()
+    assert "DJANGO_SETTINGS='lego_api.settings'" in settings_text
+    assert "DEBUG=False" in settings_text
+    assert "LOG_LEVEL='WARNING'" in settings_text
+    assert "API_STAGE='dev'" in settings_text
+
+
+def test_worker_stage_zip_differs_only_by_its_zappa_settings(package, tmp_path):
+    worker = packaging.build("dev-worker", output=tmp_path / "worker.zip", log=lambda _: None)
+
+    assert worker.cached  # the tree is shared with the dev stage
+    with zipfile.ZipFile(worker.zip_path) as archive:
+        assert "API_STAGE='dev-worker'" in archive.read("zappa_settings.py").decode()
+        worker_names = set(archive.namelist())
+    with zipfile.ZipFile(package.zip_path) as archive:
+        assert worker_names == set(archive.namelist())
+
+
+def test_no_tests_dev_tools_or_local_files(names):
+    top_level = {name.split("/")[0] for name in names}
+    for unwanted in ("tests", ".venv", ".local", ".git", "build", "pip", "setuptools", "wheel", "_pytest", "pytest"):
+        assert unwanted not in top_level, unwanted
+    for deploy_only in ("troposphere", "kappa", "placebo", "cfn_flip", "tqdm", "hjson", "argcomplete", "slugify"):
+        assert deploy_only not in top_level, deploy_only
+    assert not [n for n in names if "/tests/" in f"/{n}"]
+    assert not [n for n in names if Path(n).name.startswith(".env")]
+    assert "lego_api/devstack.py" not in names
+    assert not [n for n in names if n.startswith(("manage.py", "requirements", "zappa_settings.json", "Makefile"))]
+    for needed in ("zappa", "werkzeug", "boto3", "botocore", "django", "psycopg2", "PIL", "aws_xray_sdk", "mocs"):
+        assert needed in top_level, needed
+
+
+def test_no_secret_values_in_any_file(package):
+    needles = [TEST_SECRET_KEY.encode(), devstack.S3_SECRET_KEY.encode()]
+    if os.environ.get("AWS_SECRET_ACCESS_KEY"):
+        needles.append(os.environ["AWS_SECRET_ACCESS_KEY"].encode())
+    with zipfile.ZipFile(package.zip_path) as archive:
+        for info in archive.infolist():
+            content = archive.read(info)
+            assert not [n for n in needles if n in content], info.filename
+
+
+def test_every_shared_object_needs_glibc_2_26_or_older(unzipped, names):
+    shared = [n for n in names if re.search(r"\.so(\.|$)", n)]
+    assert any("psycopg2" in n for n in shared) and any(n.startswith("PIL/") for n in shared)
+    for name in shared:
+        versions = packaging.glibc_versions_needed(unzipped / name)
+        assert not versions or max(versions) <= (2, 26), (name, max(versions))
+
+
+@pytest.mark.skipif(shutil.which("objdump") is None, reason="binutils not installed")
+def test_glibc_reader_agrees_with_objdump(unzipped):
+    library = next((unzipped / "psycopg2").glob("_psycopg*.so"))
+    output = subprocess.run(["objdump", "-T", str(library)], capture_output=True, text=True, check=True).stdout
+    expected = {tuple(int(p) for p in v.split(".")) for v in re.findall(r"GLIBC_([0-9.]+)", output)}
+    assert packaging.glibc_versions_needed(library) == expected
+
+
+def test_glibc_check_rejects_a_newer_library(tmp_path, unzipped):
+    library = next((unzipped / "psycopg2").glob("_psycopg*.so"))
+    copy = tmp_path / "lib" / library.name
+    copy.parent.mkdir()
+    copy.write_bytes(library.read_bytes())
+    newest = max(packaging.glibc_versions_needed(copy))
+
+    with pytest.raises(packaging.PackagingError, match="newer glibc"):
+        packaging.check_glibc(tmp_path, limit=(newest[0], newest[1] - 1))
+
+
+def test_bytecode_is_precompiled_unchecked_hash_next_to_the_sources(unzipped, names):
+    sources = [n for n in names if n.endswith(".py")]
+    assert len(sources) > 1000
+    for source in sources:
+        pyc = Path(importlib.util.cache_from_source(source))
+        assert str(pyc) in names, source
+    for source in ("lego_api/settings.py", "django/db/models/query.py", "handler.py", "zappa_settings.py"):
+        header = (unzipped / importlib.util.cache_from_source(source)).read_bytes()[4:8]
+        assert int.from_bytes(header, "little") == 0b01, source  # hash-based, never checked against the source
+
+
+def test_admin_static_files_are_collected_hashed_and_compressed(names):
+    static = [n for n in names if n.startswith("staticfiles/")]
+    assert "staticfiles/staticfiles.json" in static
+    assert any(re.match(r"staticfiles/admin/css/base\.[0-9a-f]{12}\.css$", n) for n in static)
+    assert any(re.match(r"staticfiles/admin/css/base\.[0-9a-f]{12}\.css\.gz$", n) for n in static)
+    assert "staticfiles/admin/css/base.css" not in static  # only hashed names are kept
+
+
+def test_package_fits_lambda(package):
+    assert package.unzipped_bytes < packaging.MAX_UNZIPPED_BYTES
+    assert package.max_glibc <= packaging.MAX_GLIBC
