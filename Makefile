@@ -63,6 +63,10 @@ test: lint check-migrations schema pytest
 
 bench: venv
 	$(PY) tests/perf/bench_parse.py
+	$(PY) tests/perf/bench_parse_store.py
+	$(PY) tests/perf/bench_list.py
+	$(PY) tests/perf/bench_search.py
+	$(PY) tests/perf/bench_coldstart.py
 
 # build/lego-api-$(STAGE).zip: Lambda-platform wheels, GLIBC <= 2.26 checked, static files, precompiled bytecode.
 package: venv
