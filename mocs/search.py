@@ -6,18 +6,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
 from django.db import connection, transaction
 from django.db.models import Count, F, FloatField, Q, QuerySet, Value, Window
 from django.db.models.functions import Coalesce
-from opensearch_dsl import Date, Document, Integer, Keyword, MetaField, Search, Text
-from opensearch_dsl import Q as EngineQ
 
 from lego_api.core import metrics
 from lego_api.core import search as core_search
 from mocs.models import Moc
+
+if TYPE_CHECKING:
+    from opensearch_dsl import Search
 
 KIND = "mocs"
 TRIGRAM_THRESHOLD = 0.3
@@ -28,27 +30,41 @@ ENGINE_RESULT_WINDOW = 10_000
 Backend = Literal["opensearch", "postgres"]
 
 
-class MocDocument(Document):
-    """The `mocs` index mapping (SPEC §6.2 table); field names are the API's camelCase."""
+@lru_cache(maxsize=1)
+def moc_document_class() -> type:
+    """The index mapping as an opensearch-dsl Document, built on first use: opensearch-dsl is imported only when
+    the engine is, which keeps it off the cold start of requests that never search (SPEC §6.2 table)."""
+    from opensearch_dsl import Date, Document, Integer, Keyword, MetaField, Text
 
-    id = Keyword()
-    userId = Keyword()
-    type = Keyword()
-    theme = Keyword()
-    subtheme = Keyword()
-    setNumber = Keyword()
-    title = Text(analyzer="standard", fields={"keyword": Keyword()})
-    description = Text(analyzer="standard")
-    author = Text(analyzer="standard")
-    brand = Text(analyzer="standard")
-    tags = Text(analyzer="standard", fields={"keyword": Keyword()})
-    partsCount = Integer()
-    totalPieceCount = Integer()
-    createdAt = Date()
-    updatedAt = Date()
+    class MocDocument(Document):
+        """The `mocs` index mapping (SPEC §6.2 table); field names are the API's camelCase."""
 
-    class Meta:
-        dynamic = MetaField("strict")
+        id = Keyword()
+        userId = Keyword()
+        type = Keyword()
+        theme = Keyword()
+        subtheme = Keyword()
+        setNumber = Keyword()
+        title = Text(analyzer="standard", fields={"keyword": Keyword()})
+        description = Text(analyzer="standard")
+        author = Text(analyzer="standard")
+        brand = Text(analyzer="standard")
+        tags = Text(analyzer="standard", fields={"keyword": Keyword()})
+        partsCount = Integer()
+        totalPieceCount = Integer()
+        createdAt = Date()
+        updatedAt = Date()
+
+        class Meta:
+            dynamic = MetaField("strict")
+
+    return MocDocument
+
+
+def __getattr__(name: str) -> Any:
+    if name == "MocDocument":
+        return moc_document_class()
+    raise AttributeError(name)
 
 
 def moc_document(moc: Moc) -> dict:
@@ -73,7 +89,10 @@ def moc_document(moc: Moc) -> dict:
 
 class MocSearchIndex(core_search.SearchIndex):
     kind = KIND
-    mappings = MocDocument._doc_type.mapping.to_dict()
+
+    @property
+    def mappings(self) -> dict:  # type: ignore[override]
+        return moc_document_class()._doc_type.mapping.to_dict()
 
     def documents(self, ids: list[str]) -> dict[str, dict]:
         rows = Moc.objects.filter(pk__in=_valid_uuids(ids)).defer("search_vector")
@@ -126,6 +145,9 @@ def search_mocs(
 
 
 def engine_query(*, user_id: str, q: str, moc_type: str | None, tag: str | None, offset: int, limit: int) -> Search:
+    from opensearch_dsl import Q as EngineQ
+    from opensearch_dsl import Search
+
     search = Search(index=core_search.index_name(KIND)).filter("term", userId=user_id)
     if moc_type:
         search = search.filter("term", type=moc_type)

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import IO
 
 from django.conf import settings
-from PIL import Image
 
 from lego_api.core.exceptions import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
@@ -401,6 +400,8 @@ def check_image(file: IO[bytes], *, field: str, detected_type: str | None = None
     Returns (width, height). The file is rewound before and after. `detected_type` restricts Pillow to the
     decoder the signature named, so a file cannot pass as one format and be parsed as another.
     """
+    from PIL import Image  # imported on first use: most requests never open an image (cold start)
+
     limit = image_max_pixels()
     formats = _PILLOW_FORMATS.get(detected_type or "")
     # Pillow's bomb guard reads this global; the process-wide value is the setting (SPEC §5.5 step 1).
