@@ -323,6 +323,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "lego_api.core.errors.exception_handler",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "lego_api.core.renderers.IgnoreAcceptNegotiation",
+    # OPTIONS is only CORS preflight (answered by django-cors-headers); no DRF metadata pages.
+    "DEFAULT_METADATA_CLASS": None,
     "UNAUTHENTICATED_USER": None,
     "COERCE_DECIMAL_TO_STRING": False,
     "DATETIME_FORMAT": None,  # datetimes reach the renderer, which writes the SPEC §1.5 format

@@ -26,6 +26,8 @@ TRIGRAM_THRESHOLD = 0.3
 # OpenSearch refuses `from + size` beyond its result window (index.max_result_window, 10,000 by default). Such
 # deep pages are answered by the database rather than turned into an engine error that would mark search down.
 ENGINE_RESULT_WINDOW = 10_000
+# PostgreSQL's OFFSET and LIMIT are bigints; a page starting beyond this is empty without asking the database.
+SQL_MAX_OFFSET = 2**63 - 1
 
 Backend = Literal["opensearch", "postgres"]
 
@@ -244,6 +246,8 @@ def rank_and_page(matches: QuerySet[Moc], *, relevance, offset: int, limit: int)
     The count rides on the page query as `COUNT(*) OVER ()`, computed before LIMIT/OFFSET, so the matching work
     is done once; only a page past the end (no row to carry it) needs a separate COUNT.
     """
+    if offset + limit > SQL_MAX_OFFSET:
+        return [], matches.count()
     page = list(
         matches.annotate(relevance=relevance, total_matches=Window(Count("pk")))
         .defer("search_vector")
@@ -257,5 +261,7 @@ def rank_and_page(matches: QuerySet[Moc], *, relevance, offset: int, limit: int)
 def _list_postgres(*, user_id: str, moc_type: str | None, tag: str | None, offset: int, limit: int) -> SearchResult:
     queryset = _owned(user_id=user_id, moc_type=moc_type, tag=tag)
     total = queryset.count()
+    if offset >= total:  # a page past the end (the offset may be beyond what SQL takes)
+        return SearchResult(mocs=[], total=total, backend="postgres")
     mocs = list(queryset.defer("search_vector").order_by("-updated_at", "id")[offset : offset + limit])
     return SearchResult(mocs=mocs, total=total, backend="postgres")

@@ -296,7 +296,10 @@ class UtcDateTimeField(serializers.Field):
             self.fail("invalid")
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
+        try:
+            return value.astimezone(dt.UTC)
+        except OverflowError:  # an offset that moves year 1 or 9999 out of range (`0001-01-01T00:00:00+01:00`)
+            self.fail("invalid")
 
     def to_representation(self, value: dt.datetime) -> dt.datetime:
         return value
@@ -312,6 +315,7 @@ class TagsField(serializers.Field):
         "not_a_string": "Each tag must be a string.",
         "too_many": f"At most {MAX_TAGS} tags are allowed.",
         "too_long": f"Each tag must be at most {MAX_TAG_LENGTH} characters.",
+        "null_characters": "Null characters are not allowed.",
     }
 
     def __init__(self, **kwargs: Any) -> None:
@@ -347,6 +351,8 @@ class TagsField(serializers.Field):
         for item in data:
             if not isinstance(item, str):
                 self.fail("not_a_string")
+            if "\x00" in item:  # jsonb cannot hold U+0000: a 400 here, not a database error
+                self.fail("null_characters")
             tag = item.strip().lower()
             if tag and tag not in tags:
                 tags.append(tag)

@@ -11,6 +11,12 @@ from profiles.models import Profile
 SEEN_TTL = 24 * 3600
 
 
+def _text_claim(claims: dict, name: str) -> str:
+    """A claim's text, trimmed; anything but a string counts as absent."""
+    value = claims.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
 def profile_mirror(*, user: TokenUser) -> None:
     """Make sure the caller's profile row exists, at most once per user per 24 h; fill empty email/name from an
     id token's claims. Never overwrites a value the row already has."""
@@ -18,8 +24,10 @@ def profile_mirror(*, user: TokenUser) -> None:
     if cache.get(seen_key):
         return
     claims = user.claims if user.token_use == "id" else {}
-    email = (claims.get("email") or "").strip()[:254] or None
-    name = claims.get("name") or " ".join(filter(None, [claims.get("given_name"), claims.get("family_name")]))
+    email = _text_claim(claims, "email")[:254] or None
+    name = _text_claim(claims, "name") or " ".join(
+        filter(None, [_text_claim(claims, "given_name"), _text_claim(claims, "family_name")])
+    )
     name = (name or "").strip()[:100] or None
     try:
         with transaction.atomic():

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 
 from lego_api.core.envelope import encode, error_response, finish_body
@@ -20,7 +20,8 @@ _memo_lock = threading.Lock()
 
 
 def check_database() -> None:
-    with connection.cursor() as cursor:
+    # SET LOCAL only holds inside a transaction: without one the 2 s limit would be silently ignored.
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL statement_timeout = 2000")
         cursor.execute("SELECT 1")
 
@@ -93,7 +94,7 @@ def _json(body: dict[str, Any], status: int = 200) -> HttpResponse:
 def health_view(request: HttpRequest) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         raise MethodNotAllowed(f'Method "{request.method}" not allowed', headers={"Allow": "GET, HEAD"})
-    if request.GET.get("shallow") in ("1", "true"):
+    if request.GET.get("shallow", "").lower() in ("1", "true"):  # SPEC §1.4 query booleans
         return _json({"success": True, "data": {"status": "alive", "version": settings.APP_VERSION}})
     result = cached_checks()
     if result["status"] == "unhealthy":

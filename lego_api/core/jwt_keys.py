@@ -87,6 +87,7 @@ class RemoteJwks:
     issuer: str
     url: str
     keys: dict[str, Any] = field(default_factory=dict)
+    loaded_at: float = float("-inf")
     last_refetch: float = float("-inf")
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -104,16 +105,24 @@ class RemoteJwks:
         cache.set(self.cache_key, document, JWKS_CACHE_TTL)
         return document
 
-    def _load(self, document: dict[str, Any]) -> None:
+    def _load(self, document: Any) -> None:
+        if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+            logger.warning("jwks document malformed", extra={"issuer": self.issuer})
+            raise ServiceUnavailable("Identity provider unavailable")
         keys = {}
-        for jwk in document.get("keys", []):
-            if jwk.get("kty") == "RSA" and jwk.get("kid"):
-                keys[jwk["kid"]] = RSAAlgorithm.from_jwk(json.dumps(jwk))
+        for jwk in document["keys"]:
+            if isinstance(jwk, dict) and jwk.get("kty") == "RSA" and isinstance(jwk.get("kid"), str):
+                try:
+                    keys[jwk["kid"]] = RSAAlgorithm.from_jwk(json.dumps(jwk))
+                except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+                    logger.warning("jwks key skipped: malformed", extra={"issuer": self.issuer})
         self.keys = keys
+        self.loaded_at = time.monotonic()
 
     def key_for(self, kid: str):
         with self.lock:
-            if not self.keys:
+            if not self.keys or time.monotonic() - self.loaded_at >= JWKS_CACHE_TTL:
+                # The process copy expires like the shared one, so a key removed from the JWKS stops being trusted.
                 document = cache.get(self.cache_key) or self._fetch()
                 self._load(document)
             if kid not in self.keys and time.monotonic() - self.last_refetch >= JWKS_REFETCH_INTERVAL:
@@ -159,7 +168,8 @@ def verify_token(token: str) -> dict[str, Any]:
         raise invalid_token() from None
     if header.get("alg") != "RS256" or not header.get("kid") or not isinstance(unverified, dict):
         raise invalid_token()
-    issuer = trusted_issuers().get(unverified.get("iss"))  # type: ignore[arg-type]
+    claimed_issuer = unverified.get("iss")
+    issuer = trusted_issuers().get(claimed_issuer) if isinstance(claimed_issuer, str) else None
     if issuer is None:
         raise invalid_token()
     key = issuer.key_for(str(header["kid"]))

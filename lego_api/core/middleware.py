@@ -1,5 +1,5 @@
 """Request pipeline middleware (SPEC §2.1): request id, logging and security headers; then the API gate
-(body cap, authentication attempt, rate limits)."""
+(authentication attempt, rate limits, body cap)."""
 
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ class RequestContextMiddleware:
 
 
 class ApiGateMiddleware:
-    """For `/api`: request body cap, the authentication attempt and the rate limits, before any view runs."""
+    """For `/api`: the authentication attempt, the rate limits and the request body cap, before any view runs."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -117,13 +117,6 @@ class ApiGateMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path_info.startswith("/api"):
             return self.get_response(request)
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > settings.REQUEST_BODY_MAX_BYTES:
-            return error_response(PayloadTooLarge(), request)
-
         result = auth_result_for(request)
         key = f"user:{result.user.id}" if result.user is not None else f"ip:{ratelimit.client_ip(request)}"
         decision = ratelimit.check(request, key)
@@ -137,10 +130,22 @@ class ApiGateMiddleware:
                 request,
             )
         else:
-            response = self.get_response(request)
+            if result.user is not None and self._declared_length(request) > settings.REQUEST_BODY_MAX_BYTES:
+                # Refused before anything reads the body, yet after the limits have counted it; a caller without a
+                # valid credential gets its 401 first (SPEC §2.1), which like an unknown route's 404 reads no body.
+                response = error_response(PayloadTooLarge(), request)
+            else:
+                response = self.get_response(request)
             if response.status_code >= 400:
                 ratelimit.record_auth_failure(request, key, decision)
         if decision is not None:
             for name, value in ratelimit.headers_for(decision).items():
                 response[name] = value
         return response
+
+    @staticmethod
+    def _declared_length(request: HttpRequest) -> int:
+        try:
+            return int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return 0

@@ -12,6 +12,11 @@ from lego_api.core.casing import underscoreize
 from lego_api.core.exceptions import PayloadTooLarge
 
 
+def _reject_non_json_constant(name: str) -> None:
+    """Python's decoder accepts `NaN` and `Infinity`; JSON (RFC 8259) does not."""
+    raise ValueError(f"{name} is not valid JSON")
+
+
 class CamelCaseJSONParser(BaseParser):
     media_type = "application/json"
 
@@ -26,6 +31,6 @@ class CamelCaseJSONParser(BaseParser):
         if not raw.strip():
             return {}
         try:
-            return underscoreize(json.loads(raw.decode("utf-8")))
-        except (ValueError, UnicodeDecodeError) as exc:
+            return underscoreize(json.loads(raw.decode("utf-8"), parse_constant=_reject_non_json_constant))
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
             raise ParseError("Malformed JSON body") from exc

@@ -27,7 +27,9 @@ class IgnoreAcceptNegotiation(DefaultContentNegotiation):
     """SPEC §1.8: `Accept` is ignored. An explicit `?format=` (the OpenAPI view's) is still honoured."""
 
     def select_renderer(self, request, renderers, format_suffix=None):
-        if format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE):
-            return super().select_renderer(request, renderers, format_suffix)
-        renderer = renderers[0]
+        requested = format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
+        # A format no renderer offers is ignored like any unknown query value (DRF would answer 404), and `Accept`
+        # never narrows the choice (DRF would answer 406).
+        matching = [renderer for renderer in renderers if requested and renderer.format == requested]
+        renderer = (matching or renderers)[0]
         return renderer, renderer.media_type

@@ -102,6 +102,11 @@ def test_wrong_issuer_is_refused(client, issuer):
     assert_401(get_echo(client, issuer.token(iss="https://cognito-idp.eu-west-1.amazonaws.com/other-pool")))
 
 
+@pytest.mark.parametrize("claimed", [["not", "a", "string"], {"an": "object"}, 42])
+def test_non_string_issuer_is_refused_not_a_500(client, issuer, claimed):
+    assert_401(get_echo(client, issuer.token(iss=claimed)))
+
+
 def test_wrong_audience_on_id_token_is_refused(client, issuer):
     assert_401(get_echo(client, issuer.token(token_use="id", aud="someone-else")))
 
@@ -240,3 +245,33 @@ def test_access_token_creates_profile_without_claim_values(client, issuer):
     get_echo(client, issuer.token("mirror-2", token_use="access", email="x@example.com"))
     profile = Profile.objects.get(user_id="mirror-2")
     assert profile.email is None
+
+
+def test_a_key_removed_from_the_jwks_stops_being_trusted_when_the_process_copy_expires(client, issuer):
+    from lego_api.core import jwt_keys
+
+    old_kid = next(iter(issuer.keys))
+    token = issuer.token("rotating", kid=old_kid)
+    assert get_echo(client, token).status_code == 200
+    new_kid = issuer.add_key()
+    old_key = issuer.keys.pop(old_kid)
+    try:
+        from django.core.cache import cache
+
+        cache.clear()  # the shared copy has expired too
+        (jwks,) = jwt_keys._remote_jwks.values()
+        jwks.loaded_at -= jwt_keys.JWKS_CACHE_TTL + 1
+        assert_401(get_echo(client, token))
+        assert get_echo(client, issuer.token("rotating", kid=new_kid)).status_code == 200
+    finally:
+        issuer.keys[old_kid] = old_key
+        del issuer.keys[new_kid]
+
+
+def test_non_string_profile_claims_are_ignored(client, issuer):
+    from profiles.models import Profile
+
+    response = get_echo(client, issuer.token("odd-claims", email=["a@example.com"], name={"x": 1}, given_name=5))
+    assert response.status_code == 200
+    profile = Profile.objects.get(user_id="odd-claims")
+    assert (profile.email, profile.name) == (None, None)

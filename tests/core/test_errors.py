@@ -64,6 +64,20 @@ def test_malformed_multipart_is_400(auth_client):
     assert_error(response, 400, "BAD_REQUEST", "Malformed multipart body")
 
 
+@pytest.mark.parametrize("depth", [900, 100_000])
+def test_absurdly_nested_json_is_400_bad_request_not_a_500(auth_client, depth):
+    body = '{"a":' * depth + "1" + "}" * depth
+    response = auth_client().post("/api/test/echo", data=body, content_type="application/json")
+    assert_error(response, 400, "BAD_REQUEST", "Malformed JSON body")
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_non_json_constants_are_400_bad_request(auth_client, constant):
+    body = f'{{"title": {constant}, "partsCount": 1}}'
+    response = auth_client().post("/api/test/echo", data=body, content_type="application/json")
+    assert_error(response, 400, "BAD_REQUEST", "Malformed JSON body")
+
+
 def test_json_body_over_2mb_is_413(auth_client):
     big = '{"title": "' + "x" * (2 * 1024 * 1024 + 10) + '"}'
     response = auth_client().post("/api/test/echo", data=big, content_type="application/json")
@@ -78,6 +92,16 @@ def test_request_over_the_55mb_cap_is_413_before_reading(auth_client):
         CONTENT_LENGTH=str(56 * 1024 * 1024),
     )
     assert_error(response, 413, "PAYLOAD_TOO_LARGE", "Request body too large")
+
+
+def test_anonymous_request_over_the_cap_gets_401_first(client):
+    response = client.post(
+        "/api/test/multipart",
+        data=b"",
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(56 * 1024 * 1024),
+    )
+    assert_error(response, 401, "UNAUTHORIZED", "Authentication required")
 
 
 def test_validation_errors_carry_camel_case_fields(auth_client):
@@ -118,3 +142,16 @@ def test_accept_header_is_ignored(client):
     response = client.get("/api/test/public", HTTP_ACCEPT="text/html")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("query", ["?format=json", "?format=xml", "?format=api"])
+def test_accept_is_ignored_whatever_the_format_parameter(client, query):
+    response = client.get(f"/api/test/public{query}", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["data"] == {"ok": True}
+
+
+def test_plain_options_is_405_not_a_metadata_page(auth_client):
+    response = auth_client().options("/api/test/echo")
+    assert_error(response, 405, "METHOD_NOT_ALLOWED")

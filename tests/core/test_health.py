@@ -36,6 +36,12 @@ def test_shallow_health_checks_nothing(client):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("flag", ["true", "TRUE", "True"])
+def test_shallow_flag_is_a_case_insensitive_boolean(client, flag):
+    assert client.get(f"/health?shallow={flag}").json()["data"]["status"] == "alive"
+
+
+@pytest.mark.django_db
 def test_degraded_with_redis_stopped(client, services):
     services.redis.stop()
     try:

@@ -96,3 +96,11 @@ def test_client_ip_on_lambda_is_api_gateways_source_ip(rf):
     assert client_ip(request) == "203.0.113.7"
     plain = rf.get("/api/mocs", HTTP_X_FORWARDED_FOR="6.6.6.6", REMOTE_ADDR="198.51.100.2")
     assert client_ip(plain) == "198.51.100.2"
+
+
+@limits
+def test_requests_over_the_body_cap_still_count_and_get_429(auth_client):
+    api = auth_client("oversized")
+    oversized = {"content_type": "multipart/form-data; boundary=x", "CONTENT_LENGTH": str(56 * 1024 * 1024)}
+    statuses = [api.post("/api/mocs/upload-parts-list", b"", **oversized).status_code for _ in range(4)]
+    assert statuses == [413, 413, 413, 429]
