@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpResponseRedirect, QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -103,8 +104,33 @@ def _moc_write_data(form: QueryDict) -> dict[str, Any]:
     return data
 
 
+class _PartOrder(FileUploadHandler):
+    """Records the field name of every file part in order of appearance and passes the data on untouched:
+    `request.FILES` groups files by field, which loses the order when `file` and `files` parts are mixed."""
+
+    def __init__(self, request=None) -> None:
+        super().__init__(request)
+        self.fields: list[str] = []
+
+    def new_file(self, field_name, *args, **kwargs) -> None:
+        super().new_file(field_name, *args, **kwargs)
+        self.fields.append(field_name)
+
+    def receive_data_chunk(self, raw_data, start):
+        return raw_data
+
+    def file_complete(self, file_size) -> None:
+        return None  # the next handler builds the file
+
+
+def record_part_order(request: Request) -> None:
+    """Call before the body is parsed (a view's `initial`)."""
+    request._request.upload_handlers.insert(0, _PartOrder())
+
+
 def _file_parts(request: Request, allowed: tuple[str, ...]) -> list[tuple[str, Any]]:
-    """Every file part as (field, file), in order; 400 `Unexpected file field` for a field the route does not list.
+    """Every file part as (field, file), in order of appearance; 400 `Unexpected file field` for a field the route
+    does not list.
 
     Reading `request.FILES` parses the whole body, so all fields are read before anything is validated (§1.8).
     """
@@ -112,7 +138,12 @@ def _file_parts(request: Request, allowed: tuple[str, ...]) -> list[tuple[str, A
     for name in files:
         if name not in allowed:
             raise ValidationFailed.route_message(MSG_UNEXPECTED_FIELD, name)
-    return [(name, upload) for name, uploads in files.lists() for upload in uploads]
+    by_field = {name: list(uploads) for name, uploads in files.lists()}
+    order = next((h.fields for h in request._request.upload_handlers if isinstance(h, _PartOrder)), None)
+    if order is None:
+        return [(name, upload) for name, uploads in by_field.items() for upload in uploads]
+    # Parts that produced no file (e.g. an empty filename) were recorded too; skip what a field has run out of.
+    return [(name, by_field[name].pop(0)) for name in order if by_field.get(name)]
 
 
 def _detail(moc_id: Any, request: Request) -> dict[str, Any]:
@@ -313,6 +344,10 @@ class FileUploadView(APIView):
     """M11 `POST /api/mocs/{id}/files`: one file (errors map directly) or several (each succeeds on its own)."""
 
     parser_classes = [MultiPartParser]
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        record_part_order(request)  # `fileType_{i}` counts parts in order of appearance, across both fields
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="mocs_files_upload",
