@@ -405,7 +405,7 @@ def test_non_image_kinds_are_not_opened_with_pillow():
     def must_not_open():
         raise AssertionError("opened")
 
-    check_file(
+    checked = check_file(
         MOC_INSTRUCTION,
         field="f",
         filename="a.pdf",
@@ -414,6 +414,7 @@ def test_non_image_kinds_are_not_opened_with_pillow():
         head=PDF,
         open_image=must_not_open,
     )
+    assert (checked.detected_type, checked.extension, checked.mime_type) == ("pdf", "pdf", "application/pdf")
 
 
 # --- check_declared (presigned initialize, M8/M9) ----------------------------------------------------------------

@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 
 import boto3
+import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_ORIGINS = ["http://localhost:5173", "http://localhost:3002", "http://127.0.0.1:5173"]
@@ -140,7 +142,11 @@ def test_devtoken_prints_a_token_locally(tmp_path):
     result = manage({"LOCAL_JWT_KEY_FILE": str(tmp_path / "key.pem")}, tmp_path, "devtoken", "alice")
     assert result.returncode == 0, result.stderr
     token = result.stdout.strip()
-    assert token.count(".") == 2 and token.startswith("eyJ")
+    key = serialization.load_pem_private_key((tmp_path / "key.pem").read_bytes(), password=None).public_key()
+    claims = jwt.decode(token, key, algorithms=["RS256"], audience="lego-api-local-client", issuer="lego-api-local")
+    assert (claims["sub"], claims["token_use"]) == ("alice", "id")  # SPEC §2.2 defaults
+    assert "kid" in jwt.get_unverified_header(token)
+    assert claims["exp"] - claims["iat"] == 3600  # --ttl 3600 by default
 
 
 @pytest.mark.parametrize(

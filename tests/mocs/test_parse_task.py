@@ -214,8 +214,17 @@ def test_requeue_of_a_ready_list_reparses_it(moc, django_capture_on_commit_callb
     assert list(parts_list.parts.values_list("part_id", flat=True)) == ["3001"]
 
 
-def test_deleted_list_is_a_no_op(moc):
-    parse_task(str(uuid.uuid4()))
+def test_deleted_list_is_a_no_op(moc, django_capture_on_commit_callbacks):
+    ready = MocPartFactory(parts_list__moc=moc, parts_list__status="ready").parts_list
+    version = response_cache.get_versions(OWNER, "mocs")["mocs"]
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        parse_task(str(uuid.uuid4()))  # no such list: returns quietly (SPEC §7.3), touching nothing
+
+    assert callbacks == []
+    assert list(MocPartsList.objects.filter(moc=moc)) == [ready]
+    assert MocPart.objects.filter(parts_list__moc=moc).count() == 1
+    assert response_cache.get_versions(OWNER, "mocs")["mocs"] == version
 
 
 class _RefusingS3(BaseHTTPRequestHandler):

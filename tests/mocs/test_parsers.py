@@ -640,7 +640,12 @@ def test_random_bytes_never_raise():
     for _ in range(300):
         content = bytes(rng.choice(alphabet) for _ in range(rng.randint(0, 80)))
         result = parse_parts_list(content)
-        assert result.ok or result.errors
+        if result.errors:
+            assert result.parts == [], content  # any error fails the whole file (SPEC §5.6)
+            assert all(error.code and error.message for error in result.errors), content
+        else:
+            assert result.parts, content  # a file with no parts is an error, never an empty success
+            assert all(part.part_id and 1 <= part.quantity <= 100_000 for part in result.parts), content
 
 
 # --- BrickLink XML ----------------------------------------------------------------------------------------------
