@@ -215,8 +215,8 @@ class TrimmedChoiceField(serializers.ChoiceField):
         return super().to_internal_value(data.strip() if isinstance(data, str) else data)
 
 
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer, or a string of decimal digits (multipart); empty is null. No floats, no signs, no '1e3'."""
+class EmptyIsNullMixin:
+    """Optional and nullable; an empty (or blank) multipart string means null."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
@@ -226,6 +226,10 @@ class StrictIntegerField(serializers.IntegerField):
         if isinstance(data, str) and not data.strip():
             return True, None
         return super().validate_empty_values(data)
+
+
+class StrictIntegerField(EmptyIsNullMixin, serializers.IntegerField):
+    """A JSON integer, or a string of decimal digits (multipart); empty is null. No floats, no signs, no '1e3'."""
 
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool):
@@ -240,19 +244,10 @@ class StrictIntegerField(serializers.IntegerField):
         self.fail("invalid")
 
 
-class FlexibleBooleanField(serializers.BooleanField):
+class FlexibleBooleanField(EmptyIsNullMixin, serializers.BooleanField):
     """true/false, or the strings `true`/`false`/`1`/`0` in any case (multipart); empty is null."""
 
     default_error_messages = {"invalid": "Must be true, false, 1 or 0."}
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        super().__init__(allow_null=True, **kwargs)
-
-    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
-        if isinstance(data, str) and not data.strip():
-            return True, None
-        return super().validate_empty_values(data)
 
     def to_internal_value(self, data: Any) -> bool:
         if isinstance(data, bool):
@@ -269,20 +264,11 @@ class FlexibleBooleanField(serializers.BooleanField):
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
-class UtcDateTimeField(serializers.Field):
+class UtcDateTimeField(EmptyIsNullMixin, serializers.Field):
     """ISO 8601 in, aware UTC out (SPEC §1.5): an offset or `Z` is converted, no zone means UTC, and a date alone
     means 00:00:00Z. Empty is null."""
 
     default_error_messages = {"invalid": "Must be an ISO 8601 date or date-time."}
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        super().__init__(allow_null=True, **kwargs)
-
-    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
-        if isinstance(data, str) and not data.strip():
-            return True, None
-        return super().validate_empty_values(data)
 
     def to_internal_value(self, data: Any) -> dt.datetime:
         if isinstance(data, dt.datetime):
