@@ -4,21 +4,19 @@ proof from a bucket listing that a failed file leaves no object behind."""
 
 from __future__ import annotations
 
-import io
 import os
 import uuid
-import zipfile
 
 import pytest
 import requests
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
 
 from lego_api.core import storage
 from lego_api.devstack import s3_client
 from mocs.models import Moc, MocFile, MocFileStatus, MocPartsList
 from tests.factories import MocFactory, MocFileFactory, MocPartsListFactory
+from tests.samples import CSV, PDF, XML, image_bytes, studio_bytes
 
 # Real transactions: uploads commit, after-commit deletions run, and savepoints behave as in production.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,27 +27,6 @@ MB = 1_048_576
 # --- Content made in code ---------------------------------------------------------------------------------------
 
 
-def image_bytes(fmt: str, size: tuple[int, int] = (16, 12)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (200, 30, 30)).save(buffer, fmt)
-    return buffer.getvalue()
-
-
-def studio_bytes() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("model.ldr", "0 FILE model.ldr\n")
-    return buffer.getvalue()
-
-
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-CSV = b"Part ID,Part Name,Quantity,Color\n3001,Brick 2 x 4,4,Red\n3020,Plate 2 x 4,2,Black\n3001,Brick 2 x 4,1,Red\n"
-XML = (
-    b"<INVENTORY>\n"
-    b"  <ITEM><ITEMTYPE>P</ITEMTYPE><ITEMID>3001</ITEMID><COLOR>5</COLOR><MINQTY>4</MINQTY></ITEM>\n"
-    b"  <ITEM><ITEMTYPE>P</ITEMTYPE><ITEMID>3069b</ITEMID><COLOR>11</COLOR><MINQTY>10</MINQTY></ITEM>\n"
-    b"</INVENTORY>\n"
-)
 JPEG = image_bytes("JPEG")
 PNG = image_bytes("PNG")
 WEBP = image_bytes("WEBP")

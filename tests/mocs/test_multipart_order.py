@@ -7,11 +7,10 @@ import pytest
 
 from mocs.models import MocFile
 from tests.factories import MocFactory
+from tests.samples import CSV, PDF
 
 pytestmark = pytest.mark.django_db
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-CSV = b"Part ID,Quantity\n3001,2\n"
 BOUNDARY = "order-boundary-7f3a"
 
 

@@ -19,12 +19,13 @@ from mocs.parsers import parse_parts_list
 from mocs.services.parts_lists import parts_list_create_pending, parts_list_requeue
 from mocs.tasks import parse_parts_list as parse_task
 from tests.factories import MocFactory, MocPartFactory
+from tests.samples import SPEC_ERROR_CSV, SPEC_ERROR_DETAILS
 
 pytestmark = pytest.mark.django_db
 
 OWNER = "alice"
 GOOD = b"Part,Color,Quantity,Is Spare\n3001,4,6,False\n3023,0,12,False\n3023,0,1,True\n973pr1234,72,1,False\n"
-BAD = b"Part ID,Part Name,Quantity,Color\n3001,Brick 2 x 4,4,Red\n,Plate 2 x 4,2,Black\n3020,Plate 2 x 4,two,Black\n"
+BAD = SPEC_ERROR_CSV
 
 
 @pytest.fixture
@@ -103,20 +104,7 @@ def test_bad_file_fails_with_error_details_and_no_parts(moc, django_capture_on_c
     assert parts_list.status == "failed"
     # The synchronous routes' `details`, without `fields` (SPEC §5.6).
     assert parts_list.error_details == parse_parts_list(BAD).error_details()
-    assert parts_list.error_details == {
-        "errors": [
-            {"line": 3, "column": "partId", "code": "MISSING_PART_ID", "message": "part id is required"},
-            {
-                "line": 4,
-                "column": "quantity",
-                "code": "INVALID_QUANTITY",
-                "message": 'quantity must be a whole number between 1 and 100000 (got "two")',
-            },
-        ],
-        "errorCount": 2,
-        "errorsTruncated": False,
-        "format": "standard-csv",
-    }
+    assert parts_list.error_details == SPEC_ERROR_DETAILS
     assert parts_list.format == "standard-csv"
     assert (parts_list.row_count, parts_list.total_parts_count) == (0, 0)
     assert not parts_list.parts.exists()

@@ -9,6 +9,7 @@ import pytest
 from mocs.parsers import ParsedPart, ParseError, ParseResult, parse_parts_list
 from mocs.parsers.csv_parser import ALIAS_TO_FIELD, HEADER_ALIASES, normalise_header, parse_csv
 from mocs.parsers.types import check_record
+from tests.samples import SPEC_ERROR_CSV, SPEC_ERROR_DETAILS, SPEC_ERROR_FIELD_MESSAGES
 
 
 def csv_bytes(*lines: str, newline: str = "\n", encoding: str = "utf-8") -> bytes:
@@ -28,33 +29,11 @@ def only_error(result: ParseResult) -> ParseError:
 
 
 def test_error_example_gives_the_spec_details():
-    content = csv_bytes(
-        "Part ID,Part Name,Quantity,Color",
-        "3001,Brick 2 x 4,4,Red",
-        ",Plate 2 x 4,2,Black",
-        "3020,Plate 2 x 4,two,Black",
-    )
-    result = parse_parts_list(content)
+    result = parse_parts_list(SPEC_ERROR_CSV)
 
     assert not result.ok
-    assert result.field_messages() == [
-        "Line 3: part id is required",
-        'Line 4: quantity must be a whole number between 1 and 100000 (got "two")',
-    ]
-    assert result.error_details() == {
-        "errors": [
-            {"line": 3, "column": "partId", "code": "MISSING_PART_ID", "message": "part id is required"},
-            {
-                "line": 4,
-                "column": "quantity",
-                "code": "INVALID_QUANTITY",
-                "message": 'quantity must be a whole number between 1 and 100000 (got "two")',
-            },
-        ],
-        "errorCount": 2,
-        "errorsTruncated": False,
-        "format": "standard-csv",
-    }
+    assert result.field_messages() == SPEC_ERROR_FIELD_MESSAGES
+    assert result.error_details() == SPEC_ERROR_DETAILS
 
 
 def test_pick_a_brick_csv_with_crlf():

@@ -16,6 +16,7 @@ from lego_api import devstack
 from lego_api.core import cache as response_cache
 from mocs.models import Moc, MocFile, MocPart, MocPartsList
 from tests.factories import MocFactory, MocFileFactory, MocPartFactory, MocPartsListFactory
+from tests.samples import SPEC_ERROR_CSV, SPEC_ERROR_DETAILS, SPEC_ERROR_FIELD_MESSAGES
 
 pytestmark = pytest.mark.django_db
 
@@ -111,9 +112,6 @@ BRICKLINK = PartsFile(
     first_part={"partId": "3001", "quantity": 4, "color": "5", "category": "Part"},
 )
 FORMATS = [PICK_A_BRICK, ALIASED_HEADER, STANDARD, REBRICKABLE, BRICKLINK]
-SPEC_ERROR_EXAMPLE = (
-    b"Part ID,Part Name,Quantity,Color\n3001,Brick 2 x 4,4,Red\n,Plate 2 x 4,2,Black\n3020,Plate 2 x 4,two,Black\n"
-)
 
 
 def csv_rows(count: int) -> bytes:
@@ -312,7 +310,7 @@ def test_total_leaves_out_lists_that_are_not_ready(api, moc):
 
 
 def test_spec_error_example_gives_the_exact_error(api, moc):
-    upload = SimpleUploadedFile("bricks.csv", SPEC_ERROR_EXAMPLE, content_type="text/csv")
+    upload = SimpleUploadedFile("bricks.csv", SPEC_ERROR_CSV, content_type="text/csv")
 
     response = api.post(upload_url(moc), {"file": upload}, format="multipart")
 
@@ -323,32 +321,13 @@ def test_spec_error_example_gives_the_exact_error(api, moc):
     assert body["error"] == {
         "type": "VALIDATION_ERROR",
         "message": "Failed to parse parts list file",
-        "details": {
-            "fields": {
-                "file": [
-                    "Line 3: part id is required",
-                    'Line 4: quantity must be a whole number between 1 and 100000 (got "two")',
-                ]
-            },
-            "errors": [
-                {"line": 3, "column": "partId", "code": "MISSING_PART_ID", "message": "part id is required"},
-                {
-                    "line": 4,
-                    "column": "quantity",
-                    "code": "INVALID_QUANTITY",
-                    "message": 'quantity must be a whole number between 1 and 100000 (got "two")',
-                },
-            ],
-            "errorCount": 2,
-            "errorsTruncated": False,
-            "format": "standard-csv",
-        },
+        "details": {"fields": {"file": SPEC_ERROR_FIELD_MESSAGES}, **SPEC_ERROR_DETAILS},
     }
     assert_nothing_stored(moc)
 
 
 def test_parse_errors_use_the_field_the_file_came_in(api, moc):
-    upload = SimpleUploadedFile("bricks.csv", SPEC_ERROR_EXAMPLE, content_type="text/csv")
+    upload = SimpleUploadedFile("bricks.csv", SPEC_ERROR_CSV, content_type="text/csv")
 
     response = api.post(upload_url(moc), {"partsListFile": upload}, format="multipart")
 

@@ -5,7 +5,6 @@ uploads never finalized."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 import uuid
 from urllib.parse import urlsplit
@@ -16,7 +15,6 @@ from django.conf import settings
 from django.test import override_settings
 from django.urls import re_path
 from django.utils import timezone
-from PIL import Image
 
 from lego_api.core import storage
 from lego_api.core.local_uploads import local_upload
@@ -24,20 +22,13 @@ from lego_api.devstack import s3_client
 from mocs.models import Moc, MocFile, MocFileStatus, MocPartsList
 from mocs.services.files import files_delete_stale_pending
 from tests.factories import MocFactory, MocFileFactory, MocPartsListFactory
+from tests.samples import CSV, PDF, image_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MB = 1_048_576
 
 
-def image_bytes(fmt: str) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (24, 16), (30, 160, 60)).save(buffer, fmt)
-    return buffer.getvalue()
-
-
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
-CSV = b"Part ID,Part Name,Quantity,Color\n3001,Brick 2 x 4,4,Red\n3020,Plate 2 x 4,2,Black\n3001,Brick 2 x 4,1,Red\n"
 PNG, JPEG = image_bytes("PNG"), image_bytes("JPEG")
 
 

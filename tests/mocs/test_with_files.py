@@ -3,20 +3,18 @@ file-name-prefixed file errors, the first image as thumbnail and parsed parts li
 
 from __future__ import annotations
 
-import io
 import os
 import uuid
-import zipfile
 
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
 
 from lego_api.core import storage
 from lego_api.devstack import s3_client
 from mocs.models import Moc, MocFile, MocPartsList
 from tests.factories import MocFactory
+from tests.samples import CSV, PDF, XML, image_bytes, studio_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,27 +22,6 @@ MB = 1_048_576
 URL = "/api/mocs/with-files"
 
 
-def image_bytes(fmt: str) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (20, 10), (10, 120, 200)).save(buffer, fmt)
-    return buffer.getvalue()
-
-
-def studio_bytes() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("model.ldr", "0 FILE model.ldr\n")
-    return buffer.getvalue()
-
-
-PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
-CSV = b"Part ID,Part Name,Quantity,Color\n3001,Brick 2 x 4,4,Red\n3020,Plate 2 x 4,2,Black\n3001,Brick 2 x 4,1,Red\n"
-XML = (
-    b"<INVENTORY>\n"
-    b"  <ITEM><ITEMTYPE>P</ITEMTYPE><ITEMID>3001</ITEMID><COLOR>5</COLOR><MINQTY>4</MINQTY></ITEM>\n"
-    b"  <ITEM><ITEMTYPE>P</ITEMTYPE><ITEMID>3069b</ITEMID><COLOR>11</COLOR><MINQTY>10</MINQTY></ITEM>\n"
-    b"</INVENTORY>\n"
-)
 JPEG, PNG, WEBP = image_bytes("JPEG"), image_bytes("PNG"), image_bytes("WEBP")
 
 
