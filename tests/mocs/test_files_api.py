@@ -4,18 +4,16 @@ proof from a bucket listing that a failed file leaves no object behind."""
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
 import requests
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from lego_api.core import storage
-from lego_api.devstack import s3_client
 from mocs.models import Moc, MocFile, MocFileStatus, MocPartsList
 from tests.factories import MocFactory, MocFileFactory, MocPartsListFactory
+from tests.helpers import assert_error, failing_insert, moc_prefix, stored_keys
 from tests.samples import CSV, PDF, XML, image_bytes, studio_bytes
 
 # Real transactions: uploads commit, after-commit deletions run, and savepoints behave as in production.
@@ -39,29 +37,6 @@ def part(name: str, data: bytes, content_type: str = "application/octet-stream")
 # --- Storage and request helpers -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def owner() -> str:
-    return f"owner-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture
-def moc(owner) -> Moc:
-    return MocFactory(user_id=owner)
-
-
-@pytest.fixture
-def api(auth_client, owner):
-    return auth_client(owner)
-
-
-def bucket_keys(moc: Moc) -> list[str]:
-    """What SeaweedFS really holds under the MOC's key prefix."""
-    client = s3_client(os.environ["AWS_ENDPOINT_URL_S3"])
-    prefix = f"mocs/{storage.user_key_segment(moc.user_id)}/{moc.id}/"
-    response = client.list_objects_v2(Bucket=settings.STORAGE_BUCKET, Prefix=prefix)
-    return sorted(item["Key"] for item in response.get("Contents", []))
-
-
 def read_object(key: str) -> bytes:
     with storage.open_object(key) as file:
         return file.read()
@@ -69,17 +44,6 @@ def read_object(key: str) -> bytes:
 
 def upload(api, moc: Moc, data: dict):
     return api.post(f"/api/mocs/{moc.id}/files", data, format="multipart")
-
-
-def assert_error(response, status: int, error_type: str, message: str, fields: dict | None = None) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["success"] is False
-    assert body["error"]["type"] == error_type
-    assert body["error"]["message"] == message
-    if fields is not None:
-        assert body["error"]["details"]["fields"] == fields
-    return body["error"]
 
 
 # --- M11: one file -----------------------------------------------------------------------------------------------------
@@ -116,7 +80,7 @@ def test_owner_uploads_each_accepted_kind(api, moc, file_type, filename, data, d
     assert file["fileSize"] == len(data)
     assert file["status"] == "ready"
     assert file["fileUrl"].startswith("http") and key in file["fileUrl"]
-    assert bucket_keys(moc) == [key]
+    assert stored_keys(moc_prefix(moc)) == [key]
     assert read_object(key) == data
     assert storage.head(key).content_type == mime_type
 
@@ -157,7 +121,7 @@ def test_thumbnail_upload_sets_thumbnail_url_and_replaces_the_old_one(api, moc):
     moc.refresh_from_db()
     assert moc.thumbnail_url == second_key
     assert not MocFile.objects.filter(pk=first["id"]).exists()
-    assert bucket_keys(moc) == [second_key]
+    assert stored_keys(moc_prefix(moc)) == [second_key]
     detail = api.get(f"/api/mocs/{moc.id}").json()["data"]
     if "images" in detail:  # M4 is another module's route; when served, it shows the one thumbnail
         assert [image["id"] for image in detail["images"]] == [second.json()["data"]["id"]]
@@ -209,7 +173,7 @@ def test_single_file_check_failures_map_directly(
 
     assert_error(response, status, error_type, message, {"file": [message]})
     assert not MocFile.objects.filter(moc=moc).exists()
-    assert bucket_keys(moc) == []
+    assert stored_keys(moc_prefix(moc)) == []
 
 
 @pytest.mark.parametrize(
@@ -221,7 +185,7 @@ def test_single_file_over_its_kind_maximum_is_413(api, moc, file_type, filename,
     message = f"File too large (max {max_mb} MB)"
     response = upload(api, moc, {"file": part(filename, data), "fileType": file_type})
     assert_error(response, 413, "PAYLOAD_TOO_LARGE", message, {"file": [message]})
-    assert bucket_keys(moc) == []
+    assert stored_keys(moc_prefix(moc)) == []
 
 
 def test_single_parts_list_that_fails_to_parse_is_400_under_file(api, moc):
@@ -239,7 +203,7 @@ def test_single_parts_list_that_fails_to_parse_is_400_under_file(api, moc):
     assert error["details"]["format"] == "standard-csv"
     assert not MocFile.objects.filter(moc=moc).exists()
     assert not MocPartsList.objects.filter(moc=moc).exists()
-    assert bucket_keys(moc) == []
+    assert stored_keys(moc_prefix(moc)) == []
 
 
 def test_file_type_is_required(api, moc):
@@ -268,7 +232,7 @@ def test_no_file_is_400(api, moc):
 def test_file_under_an_unlisted_field_is_400(api, moc):
     response = upload(api, moc, {"document": part("a.pdf", PDF), "fileType": "instruction"})
     assert_error(response, 400, "VALIDATION_ERROR", "Unexpected file field", {"document": ["Unexpected file field"]})
-    assert bucket_keys(moc) == []
+    assert stored_keys(moc_prefix(moc)) == []
 
 
 def test_eleven_files_are_400(api, moc):
@@ -281,7 +245,7 @@ def test_eleven_files_are_400(api, moc):
         "At most 10 files per request",
         {"nonFieldErrors": ["At most 10 files per request"]},
     )
-    assert bucket_keys(moc) == []
+    assert stored_keys(moc_prefix(moc)) == []
 
 
 def test_several_files_over_50_mb_in_total_are_413(api, moc):
@@ -290,7 +254,7 @@ def test_several_files_over_50_mb_in_total_are_413(api, moc):
     response = upload(api, moc, {"files": files, "fileType": "parts-list"})
     message = "Files too large (max 50 MB in total)"
     assert_error(response, 413, "PAYLOAD_TOO_LARGE", message, {"nonFieldErrors": [message]})
-    assert bucket_keys(moc) == []
+    assert stored_keys(moc_prefix(moc)) == []
 
 
 def test_wrong_content_type_is_415(api, moc):
@@ -306,7 +270,7 @@ def test_eleventh_instruction_file_is_409(api, moc):
     MocFileFactory(moc=moc, status=MocFileStatus.PENDING)  # pending files count too
     response = upload(api, moc, {"file": part("a.pdf", PDF), "fileType": "instruction"})
     assert_error(response, 409, "CONFLICT", "MOC already has 10 instruction files")
-    assert bucket_keys(moc) == []
+    assert stored_keys(moc_prefix(moc)) == []
 
 
 def test_eleventh_gallery_image_is_409(api, moc):
@@ -319,7 +283,7 @@ def test_eleventh_parts_list_is_409(api, moc):
     MocPartsListFactory.create_batch(10, moc=moc)
     response = upload(api, moc, {"file": part("bricks.csv", CSV), "fileType": "parts-list"})
     assert_error(response, 409, "CONFLICT", "A MOC can have at most 10 parts lists")
-    assert bucket_keys(moc) == []
+    assert stored_keys(moc_prefix(moc)) == []
 
 
 def test_thumbnails_have_no_cap(api, moc):
@@ -348,7 +312,7 @@ def test_several_files_all_stored(api, moc):
     assert [f["fileType"] for f in body["data"]["uploaded"]] == ["instruction", "parts-list", "gallery-image"]
     assert body["data"]["failed"] == []
     assert body["data"]["summary"] == {"total": 3, "succeeded": 3, "failed": 0}
-    assert len(bucket_keys(moc)) == 3
+    assert len(stored_keys(moc_prefix(moc))) == 3
     assert MocPartsList.objects.filter(moc=moc, status="ready").count() == 1
 
 
@@ -372,7 +336,7 @@ def test_one_bad_file_fails_alone_and_leaves_no_row_and_no_object(api, moc):
     assert body["data"]["summary"] == {"total": 3, "succeeded": 2, "failed": 1}
     rows = MocFile.objects.filter(moc=moc)
     assert sorted(row.original_filename for row in rows) == ["a.pdf", "c.jpg"]
-    assert bucket_keys(moc) == sorted(row.file_url for row in rows)
+    assert stored_keys(moc_prefix(moc)) == sorted(row.file_url for row in rows)
 
 
 def test_a_parse_failure_and_a_cap_fail_alone(api, moc):
@@ -396,7 +360,7 @@ def test_a_parse_failure_and_a_cap_fail_alone(api, moc):
             "error": 'Failed to parse parts list file: Line 2: quantity must be a whole number between 1 and 100000 (got "zero")',
         },
     ]
-    assert len(bucket_keys(moc)) == 1
+    assert len(stored_keys(moc_prefix(moc))) == 1
     assert not MocPartsList.objects.filter(moc=moc).exists()
 
 
@@ -421,7 +385,7 @@ def test_none_stored_is_400_with_every_failure(api, moc):
     assert error["details"]["fields"] == {
         "files": ["a.png: Unsupported file type. Allowed: .jpg, .jpeg, .png, .webp", "b.pdf: File is empty"]
     }
-    assert bucket_keys(moc) == []
+    assert stored_keys(moc_prefix(moc)) == []
     moc_before = moc.updated_at
     moc.refresh_from_db()
     assert moc.updated_at == moc_before
@@ -433,7 +397,7 @@ def test_none_stored_is_400_with_every_failure(api, moc):
 def test_other_user_gets_403(auth_client, moc):
     response = upload(auth_client("intruder"), moc, {"file": part("a.pdf", PDF), "fileType": "instruction"})
     assert_error(response, 403, "FORBIDDEN", "You do not own this MOC")
-    assert bucket_keys(moc) == []
+    assert stored_keys(moc_prefix(moc)) == []
 
 
 def test_anonymous_gets_401(client, moc):
@@ -470,7 +434,7 @@ def test_owner_deletes_a_file_with_its_object(api, moc):
         "timestamp": response.json()["timestamp"],
     }
     assert not MocFile.objects.filter(pk=file.id).exists()
-    assert bucket_keys(moc) == [keep.file_url]
+    assert stored_keys(moc_prefix(moc)) == [keep.file_url]
     assert Moc.objects.get(pk=moc.pk).updated_at > before
 
 
@@ -479,7 +443,7 @@ def test_deleting_the_thumbnail_file_clears_thumbnail_url(api, moc):
     assert Moc.objects.get(pk=moc.pk).thumbnail_url == file.file_url
     assert api.delete(f"/api/mocs/{moc.id}/files/{file.id}").status_code == 200
     assert Moc.objects.get(pk=moc.pk).thumbnail_url is None
-    assert bucket_keys(moc) == []
+    assert stored_keys(moc_prefix(moc)) == []
 
 
 def test_deleting_a_parts_list_file_keeps_the_list(api, moc):
@@ -500,10 +464,10 @@ def test_pending_files_can_be_deleted(api, moc):
 def test_deleting_the_moc_deletes_its_objects(api, moc):
     stored_file(api, moc, "a.pdf", PDF, "instruction")
     stored_file(api, moc, "b.csv", CSV, "parts-list")
-    assert len(bucket_keys(moc)) == 2
+    assert len(stored_keys(moc_prefix(moc))) == 2
     response = api.delete(f"/api/mocs/{moc.id}")
     assert response.status_code == 200
-    assert bucket_keys(moc) == []
+    assert stored_keys(moc_prefix(moc)) == []
 
 
 def test_delete_file_errors(api, auth_client, client, moc, owner):
@@ -586,36 +550,23 @@ def test_download_errors(api, auth_client, client, moc, owner):
 
 
 @pytest.fixture
-def failing_insert(django_db_blocker):
-    """A real PostgreSQL trigger that makes inserting a file named `explode.pdf` fail, after its object is written."""
-    from django.db import connection
-
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE OR REPLACE FUNCTION test_explode() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN RAISE EXCEPTION 'boom'; END $$"
-        )
-        cursor.execute(
-            "CREATE TRIGGER test_explode BEFORE INSERT ON moc_files FOR EACH ROW "
-            "WHEN (NEW.original_filename = 'explode.pdf') EXECUTE FUNCTION test_explode()"
-        )
-    yield
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER IF EXISTS test_explode ON moc_files")
-        cursor.execute("DROP FUNCTION IF EXISTS test_explode()")
+def explode_on_insert(django_db_blocker):
+    """Inserting a file row named `explode.pdf` fails, after its object is written."""
+    with failing_insert(django_db_blocker, table="moc_files", when="NEW.original_filename = 'explode.pdf'"):
+        yield
 
 
-def test_a_database_failure_after_the_object_write_deletes_the_object(api, moc, failing_insert):
+def test_a_database_failure_after_the_object_write_deletes_the_object(api, moc, explode_on_insert):
     response = upload(api, moc, {"file": part("explode.pdf", PDF), "fileType": "instruction"})
     assert_error(response, 500, "INTERNAL_ERROR", "An unexpected error occurred")
     assert not MocFile.objects.filter(moc=moc).exists()
-    assert bucket_keys(moc) == []
+    assert stored_keys(moc_prefix(moc)) == []
 
 
-def test_an_unexpected_failure_in_a_multi_file_upload_keeps_nothing(api, moc, failing_insert):
+def test_an_unexpected_failure_in_a_multi_file_upload_keeps_nothing(api, moc, explode_on_insert):
     files = [part("a.pdf", PDF), part("b.png", PNG), part("explode.pdf", PDF)]
     response = upload(api, moc, {"files": files, "fileType": "instruction", "fileType_1": "thumbnail"})
     assert_error(response, 500, "INTERNAL_ERROR", "An unexpected error occurred")
     assert not MocFile.objects.filter(moc=moc).exists()
     assert Moc.objects.get(pk=moc.pk).thumbnail_url is None
-    assert bucket_keys(moc) == []
+    assert stored_keys(moc_prefix(moc)) == []

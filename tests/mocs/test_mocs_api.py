@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from mocs.models import Moc, MocFile, MocPartsList
 from tests.factories import MocFactory, MocFileFactory, MocPartFactory, MocPartsListFactory, SetFactory
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -56,15 +57,6 @@ def alice(auth_client):
 @pytest.fixture
 def bob(auth_client):
     return auth_client("bob")
-
-
-def assert_error(response, status: int, error_type: str, message: str | None = None) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["success"] is False and body["error"]["type"] == error_type
-    if message is not None:
-        assert body["error"]["message"] == message
-    return body["error"]
 
 
 def field_errors(response) -> dict[str, list[str]]:

@@ -16,6 +16,7 @@ from lego_api import devstack
 from lego_api.core import cache as response_cache
 from mocs.models import Moc, MocFile, MocPart, MocPartsList
 from tests.factories import MocFactory, MocFileFactory, MocPartFactory, MocPartsListFactory
+from tests.helpers import assert_error, moc_prefix, stored_keys
 from tests.samples import SPEC_ERROR_CSV, SPEC_ERROR_DETAILS, SPEC_ERROR_FIELD_MESSAGES
 
 pytestmark = pytest.mark.django_db
@@ -119,36 +120,16 @@ def csv_rows(count: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def assert_error(response, status: int, error_type: str, message: str | None = None) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["success"] is False
-    assert body["error"]["type"] == error_type
-    if message is not None:
-        assert body["error"]["message"] == message
-    return body["error"]
-
-
-def bucket_keys(prefix: str) -> list[str]:
-    s3 = devstack.s3_client(os.environ["AWS_ENDPOINT_URL_S3"])
-    listing = s3.list_objects_v2(Bucket=settings.STORAGE_BUCKET, Prefix=prefix)
-    return [item["Key"] for item in listing.get("Contents", [])]
-
-
 def bucket_object(key: str) -> bytes:
     s3 = devstack.s3_client(os.environ["AWS_ENDPOINT_URL_S3"])
     return s3.get_object(Bucket=settings.STORAGE_BUCKET, Key=key)["Body"].read()
-
-
-def moc_prefix(moc: Moc) -> str:
-    return f"mocs/{moc.user_id}/{moc.id}/"
 
 
 def assert_nothing_stored(moc: Moc) -> None:
     assert not MocPartsList.objects.filter(moc=moc).exists()
     assert not MocFile.objects.filter(moc=moc).exists()
     assert not MocPart.objects.filter(parts_list__moc=moc).exists()
-    assert bucket_keys(moc_prefix(moc)) == []
+    assert stored_keys(moc_prefix(moc)) == []
     moc.refresh_from_db()
     assert moc.total_piece_count is None
 
@@ -212,7 +193,7 @@ def assert_stored(moc: Moc, body: dict, parts_file: PartsFile) -> None:
 
     extension = "xml" if parts_file.format == "bricklink-xml" else parts_file.filename.rsplit(".", 1)[1]
     assert file.file_url == f"{moc_prefix(moc)}{file.id}.{extension}"
-    assert bucket_keys(moc_prefix(moc)) == [file.file_url]
+    assert stored_keys(moc_prefix(moc)) == [file.file_url]
     assert bucket_object(file.file_url) == parts_file.content
 
     parts = list(parts_list.parts.order_by("line_number"))
@@ -463,7 +444,7 @@ def test_eleventh_list_is_409_and_nothing_is_stored(api, moc):
     assert_error(response, 409, "CONFLICT", "A MOC can have at most 10 parts lists")
     assert MocPartsList.objects.filter(moc=moc).count() == 10
     assert not MocFile.objects.filter(moc=moc).exists()
-    assert bucket_keys(moc_prefix(moc)) == []
+    assert stored_keys(moc_prefix(moc)) == []
 
 
 def test_wrong_content_type_is_415(api, moc):
@@ -950,7 +931,7 @@ def test_delete_takes_parts_file_and_object_and_recomputes_the_total(api, moc, d
     kept = api.post(upload_url(moc), {"file": PICK_A_BRICK.upload()}, format="multipart").json()["data"]
     gone = api.post(upload_url(moc), {"file": REBRICKABLE.upload()}, format="multipart").json()["data"]
     gone_key = MocFile.objects.get(pk=gone["file"]["id"]).file_url
-    assert len(bucket_keys(moc_prefix(moc))) == 2
+    assert len(stored_keys(moc_prefix(moc))) == 2
 
     with django_capture_on_commit_callbacks(execute=True):
         response = api.delete(f"{lists_url(moc)}/{gone['partsListId']}")
@@ -961,8 +942,8 @@ def test_delete_takes_parts_file_and_object_and_recomputes_the_total(api, moc, d
     assert not MocPartsList.objects.filter(pk=gone["partsListId"]).exists()
     assert not MocPart.objects.filter(parts_list_id=gone["partsListId"]).exists()
     assert not MocFile.objects.filter(pk=gone["file"]["id"]).exists()
-    assert gone_key not in bucket_keys(moc_prefix(moc))
-    assert len(bucket_keys(moc_prefix(moc))) == 1
+    assert gone_key not in stored_keys(moc_prefix(moc))
+    assert len(stored_keys(moc_prefix(moc))) == 1
     moc.refresh_from_db()
     assert moc.total_piece_count == PICK_A_BRICK.total
 
@@ -971,7 +952,7 @@ def test_delete_takes_parts_file_and_object_and_recomputes_the_total(api, moc, d
 
     moc.refresh_from_db()
     assert moc.total_piece_count is None
-    assert bucket_keys(moc_prefix(moc)) == []
+    assert stored_keys(moc_prefix(moc)) == []
 
 
 def test_delete_manual_list_keeps_the_mocs_files(api, moc):

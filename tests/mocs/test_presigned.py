@@ -5,7 +5,6 @@ uploads never finalized."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import uuid
 from urllib.parse import urlsplit
 
@@ -16,12 +15,11 @@ from django.test import override_settings
 from django.urls import re_path
 from django.utils import timezone
 
-from lego_api.core import storage
 from lego_api.core.local_uploads import local_upload
-from lego_api.devstack import s3_client
 from mocs.models import Moc, MocFile, MocFileStatus, MocPartsList
 from mocs.services.files import files_delete_stale_pending
 from tests.factories import MocFactory, MocFileFactory, MocPartsListFactory
+from tests.helpers import assert_error, moc_prefix, stored_keys
 from tests.samples import CSV, PDF, image_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -49,29 +47,6 @@ def declare(filename: str, file_type: str, data: bytes, mime_type: str = "applic
     return {"filename": filename, "fileType": file_type, "mimeType": mime_type, "size": len(data), **extra}
 
 
-@pytest.fixture
-def owner() -> str:
-    return f"owner-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture
-def api(auth_client, owner):
-    return auth_client(owner)
-
-
-@pytest.fixture
-def moc(owner) -> Moc:
-    return MocFactory(user_id=owner)
-
-
-def bucket_keys(moc_id) -> list[str]:
-    moc = Moc.objects.get(pk=moc_id) if not isinstance(moc_id, Moc) else moc_id
-    client = s3_client(os.environ["AWS_ENDPOINT_URL_S3"])
-    prefix = f"mocs/{storage.user_key_segment(moc.user_id)}/{moc.id}/"
-    response = client.list_objects_v2(Bucket=settings.STORAGE_BUCKET, Prefix=prefix)
-    return sorted(item["Key"] for item in response.get("Contents", []))
-
-
 def put(upload_url: dict, data: bytes) -> requests.Response:
     """What a browser does with an upload URL: PUT the bytes with the signed headers."""
     assert upload_url["method"] == "PUT"
@@ -83,15 +58,6 @@ def put(upload_url: dict, data: bytes) -> requests.Response:
 def finalize(api, moc_id, entries: list[tuple[str, bool]]):
     body = {"uploadedFiles": [{"fileId": file_id, "success": ok} for file_id, ok in entries]}
     return api.post(f"/api/mocs/{moc_id}/finalize", body, format="json")
-
-
-def assert_error(response, status: int, error_type: str, message: str, fields: dict | None = None) -> dict:
-    assert response.status_code == status, response.content
-    error = response.json()["error"]
-    assert (error["type"], error["message"]) == (error_type, message)
-    if fields is not None:
-        assert error["details"]["fields"] == fields
-    return error
 
 
 # --- M8: initialize a new MOC ---------------------------------------------------------------------------------------
@@ -168,7 +134,7 @@ def test_full_presigned_create(api, owner):
     assert MocPartsList.objects.get(moc=moc).file_id == MocFile.objects.get(moc=moc, file_type="parts-list").id
     side = MocFile.objects.get(moc=moc, original_filename="side.jpg")
     assert (side.mime_type, side.file_size) == ("image/jpeg", len(JPEG))
-    assert len(bucket_keys(moc)) == 4
+    assert len(stored_keys(moc_prefix(moc))) == 4
 
 
 def test_initialize_field_and_entry_errors_are_reported_together(api, owner):
@@ -372,7 +338,7 @@ def test_finalize_deletes_files_reported_failed(api, moc):
     assert response.status_code == 200, response.content
     assert [f["id"] for f in response.json()["data"]["files"]] == [urls[0]["fileId"]]
     assert not MocFile.objects.filter(pk=urls[1]["fileId"]).exists()
-    assert bucket_keys(moc) == [MocFile.objects.get(pk=urls[0]["fileId"]).file_url]
+    assert stored_keys(moc_prefix(moc)) == [MocFile.objects.get(pk=urls[0]["fileId"]).file_url]
 
 
 def test_finalize_needs_one_success(api, moc):
@@ -442,7 +408,7 @@ def test_explicit_thumbnail_replaces_the_current_one(api, moc):
     new = MocFile.objects.get(pk=new_url["fileId"])
     assert not MocFile.objects.filter(pk=old.pk).exists()
     assert Moc.objects.get(pk=moc.pk).thumbnail_url == new.file_url
-    assert bucket_keys(moc) == [new.file_url]
+    assert stored_keys(moc_prefix(moc)) == [new.file_url]
     assert [image["id"] for image in response.json()["data"]["images"]] == [str(new.id)]
 
 
@@ -465,9 +431,9 @@ def test_finalize_owner_checks(api, auth_client, client, moc):
 
 def test_deleting_a_moc_deletes_pending_objects_too(api, moc):
     initialized(api, moc, (declare("a.pdf", "instruction", PDF), PDF))
-    assert len(bucket_keys(moc)) == 1
+    assert len(stored_keys(moc_prefix(moc))) == 1
     assert api.delete(f"/api/mocs/{moc.id}").status_code == 200
-    assert bucket_keys(moc) == []
+    assert stored_keys(moc_prefix(moc)) == []
 
 
 # --- File-system storage: C5 stands in for the presigned PUT ------------------------------------------------------
@@ -530,5 +496,5 @@ def test_stale_pending_files_are_deleted_with_their_objects(api, moc):
 
     assert deleted == 1
     assert set(MocFile.objects.filter(moc=moc).values_list("id", flat=True)) == {uuid.UUID(fresh["fileId"]), ready.id}
-    assert bucket_keys(moc) == [MocFile.objects.get(pk=fresh["fileId"]).file_url]
+    assert stored_keys(moc_prefix(moc)) == [MocFile.objects.get(pk=fresh["fileId"]).file_url]
     assert files_delete_stale_pending(older_than=timezone.now() - dt.timedelta(hours=24)) == 0

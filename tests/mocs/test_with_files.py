@@ -3,17 +3,12 @@ file-name-prefixed file errors, the first image as thumbnail and parsed parts li
 
 from __future__ import annotations
 
-import os
-import uuid
-
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from lego_api.core import storage
-from lego_api.devstack import s3_client
 from mocs.models import Moc, MocFile, MocPartsList
 from tests.factories import MocFactory
+from tests.helpers import assert_error, failing_insert, stored_keys, user_prefix
 from tests.samples import CSV, PDF, XML, image_bytes, studio_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,42 +38,14 @@ def moc_fields(**overrides) -> dict:
     return {key: value for key, value in fields.items() if value is not None}
 
 
-@pytest.fixture
-def owner() -> str:
-    return f"owner-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture
-def api(auth_client, owner):
-    return auth_client(owner)
-
-
-def user_keys(user_id: str) -> list[str]:
-    """Every object SeaweedFS holds for the user's MOCs."""
-    client = s3_client(os.environ["AWS_ENDPOINT_URL_S3"])
-    response = client.list_objects_v2(
-        Bucket=settings.STORAGE_BUCKET, Prefix=f"mocs/{storage.user_key_segment(user_id)}/"
-    )
-    return sorted(item["Key"] for item in response.get("Contents", []))
-
-
 def create(api, **data):
     return api.post(URL, data, format="multipart")
-
-
-def assert_error(response, status: int, error_type: str, message: str, fields: dict | None = None) -> dict:
-    assert response.status_code == status, response.content
-    error = response.json()["error"]
-    assert (error["type"], error["message"]) == (error_type, message)
-    if fields is not None:
-        assert error["details"]["fields"] == fields
-    return error
 
 
 def assert_nothing_kept(owner: str) -> None:
     assert not Moc.objects.filter(user_id=owner).exists()
     assert not MocFile.objects.filter(moc__user_id=owner).exists()
-    assert user_keys(owner) == []
+    assert stored_keys(user_prefix(owner)) == []
 
 
 # --- Success ---------------------------------------------------------------------------------------------------------
@@ -116,8 +83,8 @@ def test_create_with_every_kind_of_file(api, owner):
     assert [pl["status"] for pl in data["partsLists"]] == ["ready", "ready"]
     assert sorted(pl["totalPartsCount"] for pl in data["partsLists"]) == [7, 14]
     assert data["totalPieceCount"] == 21
-    assert user_keys(owner) == sorted(MocFile.objects.filter(moc=moc).values_list("file_url", flat=True))
-    assert len(user_keys(owner)) == 7
+    assert stored_keys(user_prefix(owner)) == sorted(MocFile.objects.filter(moc=moc).values_list("file_url", flat=True))
+    assert len(stored_keys(user_prefix(owner))) == 7
 
 
 def test_one_instruction_file_is_enough(api):
@@ -256,21 +223,9 @@ def test_over_50_mb_in_total_is_413(api, owner):
 
 @pytest.fixture
 def failing_parts_insert(django_db_blocker):
-    """A real PostgreSQL trigger that fails the insert of part `BOOM`, after every object of the create is written."""
-    from django.db import connection
-
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE OR REPLACE FUNCTION test_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$"
-        )
-        cursor.execute(
-            "CREATE TRIGGER test_boom BEFORE INSERT ON moc_parts FOR EACH ROW WHEN (NEW.part_id = 'BOOM') "
-            "EXECUTE FUNCTION test_boom()"
-        )
-    yield
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER IF EXISTS test_boom ON moc_parts")
-        cursor.execute("DROP FUNCTION IF EXISTS test_boom()")
+    """Inserting part `BOOM` fails, after every object of the create is written."""
+    with failing_insert(django_db_blocker, table="moc_parts", when="NEW.part_id = 'BOOM'"):
+        yield
 
 
 def test_a_failure_while_storing_keeps_nothing(api, owner, failing_parts_insert):
