@@ -409,6 +409,16 @@ class PartsListCollectionView(APIView):
         return success(MocPartsListSerializer(parts_list).data, message="Parts list created successfully", status=201)
 
 
+def update_parts_list(request: Request, moc_id: str, pl_id: str, serializer_class: type, message: str) -> Response:
+    """M23 and M24: the same partial update, each with its own field set and message."""
+    moc = moc_get_owned(user_id=request.user.id, moc_id=moc_id)
+    parts_list = parts_list_get(moc=moc, parts_list_id=pl_id)
+    serializer = serializer_class(data=request.data, partial=True)
+    serializer.is_valid(raise_exception=True)
+    parts_list = parts_list_update(parts_list=parts_list, data=serializer.validated_data)
+    return success(MocPartsListSerializer(parts_list).data, message=message)
+
+
 class PartsListDetailView(APIView):
     """M21 `GET`, M23 `PATCH`/`PUT` and M25 `DELETE` on `/api/mocs/{id}/parts-lists/{plId}`."""
 
@@ -424,12 +434,7 @@ class PartsListDetailView(APIView):
 
     @extend_schema(summary="Update a parts list (M23)", operation_id="mocs_parts_lists_update", **M23_SCHEMA)
     def patch(self, request: Request, id: str, pl_id: str) -> Response:
-        moc = moc_get_owned(user_id=request.user.id, moc_id=id)
-        parts_list = parts_list_get(moc=moc, parts_list_id=pl_id)
-        serializer = PartsListWriteSerializer(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        parts_list = parts_list_update(parts_list=parts_list, data=serializer.validated_data)
-        return success(MocPartsListSerializer(parts_list).data, message="Parts list updated successfully")
+        return update_parts_list(request, id, pl_id, PartsListWriteSerializer, "Parts list updated successfully")
 
     @extend_schema(
         summary="Update a parts list (M23, PUT = PATCH)", operation_id="mocs_parts_lists_replace", **M23_SCHEMA
@@ -486,12 +491,9 @@ class PartsListStatusView(APIView):
         summary="Update a parts list's build status (M24)", operation_id="mocs_parts_lists_status_update", **M24_SCHEMA
     )
     def patch(self, request: Request, id: str, pl_id: str) -> Response:
-        moc = moc_get_owned(user_id=request.user.id, moc_id=id)
-        parts_list = parts_list_get(moc=moc, parts_list_id=pl_id)
-        serializer = PartsListStatusSerializer(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        parts_list = parts_list_update(parts_list=parts_list, data=serializer.validated_data)
-        return success(MocPartsListSerializer(parts_list).data, message="Parts list status updated successfully")
+        return update_parts_list(
+            request, id, pl_id, PartsListStatusSerializer, "Parts list status updated successfully"
+        )
 
     @extend_schema(
         summary="Update a parts list's build status (M24, PUT = PATCH)",
