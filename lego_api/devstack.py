@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import json
 import os
 import shlex
@@ -30,7 +31,7 @@ import time
 import urllib.error
 import urllib.request
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,45 @@ class Service:
         with self._lock:
             self._stop()
 
+    def pause(self) -> None:
+        """Freeze it (SIGSTOP): it keeps its sockets but answers nothing, as a hung server or a network
+        partition does. Fault tests use it; `resume()` undoes it."""
+        with self._lock:
+            self._signal_all(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Thaw a paused service (SIGCONT)."""
+        with self._lock:
+            self._signal_all(signal.SIGCONT)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        self.pause()
+        try:
+            yield
+        finally:
+            self.resume()
+
+    @contextlib.contextmanager
+    def stopped(self, timeout: float = START_TIMEOUT) -> Iterator[None]:
+        """Stopped for the block, started again (same port and data) after it."""
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start(timeout)
+
+    def pids(self) -> list[int]:
+        """The processes that make up the running service (what pause/resume signal)."""
+        raise NotImplementedError
+
+    def _signal_all(self, sig: int) -> None:
+        for pid in self.pids():
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
     @property
     def running(self) -> bool:
         raise NotImplementedError
@@ -122,6 +162,9 @@ class ProcessService(Service):
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
+
+    def pids(self) -> list[int]:
+        return [self._process.pid] if self.running else []
 
     def _start(self, deadline: float) -> None:
         self._stop()  # reap a process that died on its own
@@ -284,6 +327,21 @@ class PostgresService(Service):
     @property
     def running(self) -> bool:
         return self._server is not None
+
+    def pids(self) -> list[int]:
+        """The postmaster and its children (backends, checkpointer, ...), read from /proc."""
+        if self._server is None:
+            return []
+        postmaster = self._server.get_pid()
+        children = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+            except OSError:
+                continue
+            if fields.get("PPid", "").strip() == str(postmaster):
+                children.append(int(status.parent.name))
+        return [postmaster, *children]
 
     def _start(self, deadline: float) -> None:
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
