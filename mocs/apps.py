@@ -2,13 +2,23 @@
 
 from django.apps import AppConfig
 
+# This app's unique constraints and the 409 message each one answers when a race gets past a service's own check
+# (SPEC §3.0, §3.4, §3.5).
+TITLE_CONSTRAINT = "moc_instructions_user_title_unique"
+THUMBNAIL_CONSTRAINT = "moc_files_one_thumbnail"
+THUMBNAIL_TAKEN = "MOC already has a thumbnail"
+
 
 class MocsConfig(AppConfig):
     name = "mocs"
     verbose_name = "MOC instructions"
 
     def ready(self) -> None:
+        from lego_api.core.errors import register_conflict
         from lego_api.core.search import register
         from mocs.search import MocSearchIndex
+        from mocs.services.mocs import DUPLICATE_TITLE
 
         register(MocSearchIndex())
+        register_conflict(TITLE_CONSTRAINT, DUPLICATE_TITLE)
+        register_conflict(THUMBNAIL_CONSTRAINT, THUMBNAIL_TAKEN)

@@ -2,6 +2,19 @@
 
 from django.apps import AppConfig
 
+# `profiles.user_id` is UNIQUE (SPEC §3.10). The mirror inserts with ON CONFLICT DO NOTHING, so only a future
+# writer that forgets to could hit it; it would answer 409, not 500 (SPEC §3.0).
+USER_ID_CONSTRAINT = "profiles_user_id_key"
+PROFILE_EXISTS = "Profile already exists"
+
 
 class ProfilesConfig(AppConfig):
     name = "profiles"
+
+    def ready(self) -> None:
+        from lego_api.core.authentication import register_authenticated_hook
+        from lego_api.core.errors import register_conflict
+        from profiles.services import profile_mirror
+
+        register_authenticated_hook(profile_mirror)
+        register_conflict(USER_ID_CONSTRAINT, PROFILE_EXISTS)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, NullIf
+from django.utils import timezone
 
 from lego_api.core.authentication import TokenUser
 from profiles.models import Profile
@@ -29,19 +31,16 @@ def profile_mirror(*, user: TokenUser) -> None:
         filter(None, [_text_claim(claims, "given_name"), _text_claim(claims, "family_name")])
     )
     name = (name or "").strip()[:100] or None
-    try:
-        with transaction.atomic():
-            profile, created = Profile.objects.get_or_create(user_id=user.id, defaults={"email": email, "name": name})
-            if not created:
-                changed = []
-                if email and not profile.email:
-                    profile.email = email
-                    changed.append("email")
-                if name and not profile.name:
-                    profile.name = name
-                    changed.append("name")
-                if changed:
-                    profile.save(update_fields=[*changed, "updated_at"])
-    except IntegrityError:  # a concurrent first request created it
-        pass
+    # INSERT ... ON CONFLICT DO NOTHING: a user's parallel first requests all get here, and a row another one made
+    # first is what we wanted, not an error. The fills are conditional UPDATEs, so no stale read overwrites a value.
+    Profile.objects.bulk_create([Profile(user_id=user.id, email=email, name=name)], ignore_conflicts=True)
+    claimed = {column: value for column, value in (("email", email), ("name", name)) if value}
+    if claimed:
+        empty = Q()
+        for column in claimed:
+            empty |= Q(**{f"{column}__isnull": True}) | Q(**{column: ""})
+        Profile.objects.filter(empty, user_id=user.id).update(
+            **{column: Coalesce(NullIf(F(column), Value("")), Value(value)) for column, value in claimed.items()},
+            updated_at=timezone.now(),
+        )
     cache.set(seen_key, 1, SEEN_TTL)

@@ -6,6 +6,7 @@ from DRF's permission check, and CSRF is checked after that for cookie-authentic
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,15 @@ from lego_api.core.exceptions import ApiError
 from lego_api.core.jwt_keys import invalid_token, verify_token
 
 TOKEN_COOKIE = "token"
+
+# Called with every authenticated caller; the profiles app registers its profile mirror here (SPEC §2.2).
+_authenticated_hooks: list[Callable[..., None]] = []
+
+
+def register_authenticated_hook(hook: Callable[..., None]) -> None:
+    """Run `hook(user=<TokenUser>)` after each successful authentication (an app's AppConfig.ready() registers it)."""
+    if hook not in _authenticated_hooks:
+        _authenticated_hooks.append(hook)
 
 
 @dataclass
@@ -90,9 +100,8 @@ class TokenAuthentication(BaseAuthentication):
             return None
         if result.source == "cookie" and request.method in UNSAFE_METHODS:
             enforce_csrf(django_request)
-        from profiles.services import profile_mirror  # late import: core must not import apps at module load
-
-        profile_mirror(user=result.user)
+        for hook in _authenticated_hooks:
+            hook(user=result.user)
         return result.user, result.user.claims
 
     def authenticate_header(self, request) -> str:

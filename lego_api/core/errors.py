@@ -5,7 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation, TooManyFilesSent
+import psycopg2
+from django.core.exceptions import (
+    ImproperlyConfigured,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFilesSent,
+)
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from rest_framework import exceptions as drf
@@ -16,15 +23,44 @@ from rest_framework.views import set_rollback
 from lego_api.core import exceptions as api
 from lego_api.core.casing import to_camel
 from lego_api.core.envelope import error_body, error_response
+from lego_api.core.renderers import EnvelopeJSONRenderer
 
 logger = logging.getLogger("lego_api.errors")
 
-# Database constraint name -> 409 message, registered by the apps that own the constraints (SPEC §3.0).
+# Database constraint (or unique index) name -> 409 message, registered by the apps that own the constraints in
+# their AppConfig.ready() (SPEC §3.0). Services check constraints first; this answers the races those checks lose.
 CONFLICT_MESSAGES: dict[str, str] = {}
 
 
 def register_conflict(constraint_name: str, message: str) -> None:
-    CONFLICT_MESSAGES[constraint_name] = message
+    """Map an IntegrityError on `constraint_name` to 409 CONFLICT `message`, wherever it surfaces."""
+    registered = CONFLICT_MESSAGES.setdefault(constraint_name, message)
+    if registered != message:
+        raise ImproperlyConfigured(f"Constraint {constraint_name!r} already maps to {registered!r}")
+
+
+def violated_constraint(exc: BaseException) -> str | None:
+    """The name of the constraint an IntegrityError violated, as PostgreSQL reports it.
+
+    Django's IntegrityError wraps the driver's error (`__cause__`); a raw driver error (COPY through the driver's
+    cursor) carries it itself. Either may arrive as the context of another exception, so the chain is followed."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        name = getattr(getattr(current, "diag", None), "constraint_name", None)
+        if name:
+            return name
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def conflict_for(exc: BaseException) -> api.Conflict | None:
+    """The 409 for an IntegrityError on a registered constraint; None for anything else."""
+    if not isinstance(exc, IntegrityError | psycopg2.IntegrityError):
+        return None
+    message = CONFLICT_MESSAGES.get(violated_constraint(exc) or "")
+    return api.Conflict(message) if message is not None else None
 
 
 def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -86,10 +122,8 @@ def to_api_error(exc: BaseException, context: dict | None = None) -> api.ApiErro
     if isinstance(exc, drf.Throttled):
         wait = int(exc.wait or 1)
         return api.TooManyRequests(headers={"Retry-After": str(wait)})
-    if isinstance(exc, IntegrityError):
-        constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
-        if constraint in CONFLICT_MESSAGES:
-            return api.Conflict(CONFLICT_MESSAGES[constraint])
+    if (conflict := conflict_for(exc)) is not None:
+        return conflict
     if isinstance(exc, drf.APIException):
         error = api.ApiError(str(exc.detail))
         error.status_code = exc.status_code
@@ -113,6 +147,9 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     if error.status_code >= 500:
         log_unexpected(exc, request)
     set_rollback()
+    if request is not None:
+        # Errors are the JSON envelope whatever the view negotiated (the OpenAPI document's YAML, Swagger UI's HTML).
+        request.accepted_renderer, request.accepted_media_type = EnvelopeJSONRenderer(), EnvelopeJSONRenderer.media_type
     response = Response(error_body(error, request), status=error.status_code, headers=error.headers)
     response.error_type = error.error_type
     return response

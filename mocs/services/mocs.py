@@ -24,18 +24,27 @@ def moc_detail_queryset() -> QuerySet[Moc]:
     return Moc.objects.prefetch_related("files", "parts_lists")
 
 
-def moc_get_owned(
-    *, user_id: str, moc_id: UUID | str, queryset: QuerySet[Moc] | None = None, lock: bool = False
-) -> Moc:
+def moc_get_owned(*, user_id: str, moc_id: UUID | str, queryset: QuerySet[Moc] | None = None) -> Moc:
     """The MOC, or 404 `MOC not found` / 403 `You do not own this MOC` (SPEC §1.9)."""
     queryset = queryset if queryset is not None else Moc.objects.all()
-    if lock:
-        queryset = queryset.select_for_update()
     moc = queryset.filter(pk=moc_id).first()
     if moc is None:
         raise NotFound("MOC not found")
     if moc.user_id != user_id:
         raise Forbidden("You do not own this MOC")
+    return moc
+
+
+def moc_lock(*, moc_id: UUID | str) -> Moc:
+    """The MOC row, locked `FOR UPDATE` until the transaction ends; 404 `MOC not found` if it is gone.
+
+    Every write that adds to, changes or deletes a MOC takes this lock first, so caps, the thumbnail swap and the
+    delete's list of children are decided one writer at a time (SPEC §4.2 M11). Taking it first matters: a child
+    row written before it would reference a MOC a concurrent delete may remove, which PostgreSQL reports only at
+    commit (the foreign keys are deferred)."""
+    moc = Moc.objects.select_for_update().filter(pk=moc_id).first()
+    if moc is None:
+        raise NotFound("MOC not found")
     return moc
 
 
@@ -101,7 +110,10 @@ def moc_create(*, user_id: str, data: dict[str, Any]) -> Moc:
 
 @transaction.atomic
 def moc_update(*, moc: Moc, data: dict[str, Any]) -> Moc:
-    """Apply a partial MocWrite (already validated against the MOC's type); 409 on a duplicate title."""
+    """Apply a partial MocWrite (already validated against the MOC's type); 409 on a duplicate title.
+
+    Only the given fields are written, on the locked row: a concurrent upload's thumbnail or total is kept."""
+    moc = moc_lock(moc_id=moc.pk)
     if (
         "title" in data
         and data["title"] != moc.title
@@ -111,7 +123,7 @@ def moc_update(*, moc: Moc, data: dict[str, Any]) -> Moc:
     for name, value in data.items():
         setattr(moc, name, value)
     moc.updated_at = timezone.now()
-    moc.save()
+    moc.save(update_fields=[*data, "updated_at"])
     moc_refresh_search_vector(moc_id=moc.pk)
     moc_changed(moc=moc)
     return moc
@@ -119,7 +131,10 @@ def moc_update(*, moc: Moc, data: dict[str, Any]) -> Moc:
 
 @transaction.atomic
 def moc_delete(*, moc: Moc) -> None:
-    """Delete a MOC with its files, parts lists and parts; objects (pending ones too) go after commit."""
+    """Delete a MOC with its files, parts lists and parts; objects (pending ones too) go after commit.
+
+    Under the MOC lock, so no upload adds a child between the listing of the children and the delete."""
+    moc = moc_lock(moc_id=moc.pk)
     keys = list(MocFile.objects.filter(moc_id=moc.pk).values_list("file_url", flat=True))
     user_id, moc_id = moc.user_id, str(moc.pk)
     moc.delete()

@@ -32,7 +32,7 @@ from mocs.models import (
     PartsListStatus,
 )
 from mocs.parsers import ParsedPart, ParseResult, parse_parts_list
-from mocs.services.mocs import moc_changed, moc_recompute_total, moc_touch
+from mocs.services.mocs import moc_changed, moc_lock, moc_recompute_total, moc_touch
 
 logger = logging.getLogger("mocs.parts_lists")
 
@@ -125,13 +125,20 @@ def default_title(filename: str) -> str:
 # --- Storing parts ---------------------------------------------------------------------------------------------
 
 
-def _lock_moc(moc: Moc) -> None:
-    """Serialise writers of one MOC's lists (cap checks, totals); the MOC row is always locked before a list row."""
-    list(Moc.objects.select_for_update().filter(pk=moc.pk).values_list("pk", flat=True))
+def parts_list_slots_used(*, moc: Moc) -> int:
+    """Lists the MOC has, plus parts-list files still pending: each of those becomes a list on finalize (M10), so
+    it holds its place under the cap of 10 (SPEC §4.2 M9, M11)."""
+    lists = MocPartsList.objects.filter(moc_id=moc.pk).count()
+    pending = MocFile.objects.filter(
+        moc_id=moc.pk, file_type=MocFileType.PARTS_LIST, status=MocFileStatus.PENDING
+    ).count()
+    return lists + pending
 
 
 def _check_capacity(moc: Moc) -> None:
-    if MocPartsList.objects.filter(moc_id=moc.pk).count() >= MAX_PARTS_LISTS_PER_MOC:
+    """409 when the MOC has no room for one more list; decisive only under `moc_lock`, which every writer of a
+    MOC's lists takes first."""
+    if parts_list_slots_used(moc=moc) >= MAX_PARTS_LISTS_PER_MOC:
         raise Conflict(TOO_MANY_LISTS)
 
 
@@ -186,7 +193,7 @@ def _apply_result(parts_list: MocPartsList, result: ParseResult) -> None:
 def _create_ready(
     *, moc: Moc, result: ParseResult, file: MocFile | None, title: str, fields: dict[str, Any] | None = None
 ) -> MocPartsList:
-    _lock_moc(moc)
+    moc_lock(moc_id=moc.pk)
     _check_capacity(moc)
     now = timezone.now()
     parts_list = MocPartsList(moc=moc, file=file, title=title, created_at=now, updated_at=now, **(fields or {}))
@@ -223,7 +230,8 @@ def parts_list_upload(*, moc: Moc, uploaded_file: UploadedFile, field: str, titl
     """M17/M18: check, parse and store one parts-list file: a `parts-list` file row with its object, and the list.
 
     All or nothing: the 409 cap, the file checks (413/415/400) and the parse come first, so a refused file stores
-    nothing; should the database fail after the object was written, the object is deleted again.
+    nothing; should the database fail after the object was written, the object is deleted again. The decisive cap
+    check is made under the MOC lock, taken before the file row is written.
     """
     _check_capacity(moc)  # early, unlocked: the answer a full MOC gets before its file is read; re-checked below
 
@@ -245,6 +253,8 @@ def parts_list_upload(*, moc: Moc, uploaded_file: UploadedFile, field: str, titl
     written = False
     try:
         with transaction.atomic():
+            moc_lock(moc_id=moc.pk)
+            _check_capacity(moc)
             file = MocFile.objects.create(
                 id=file_id,
                 moc=moc,
@@ -258,7 +268,7 @@ def parts_list_upload(*, moc: Moc, uploaded_file: UploadedFile, field: str, titl
             parts_list = parts_list_store_parsed(moc=moc, result=result, file=file, title=title)
             moc_touch(moc=moc)
             # Written last, inside the transaction: any failure before this point leaves no object behind.
-            storage.save_bytes(key, content, content_type=checked.mime_type)
+            storage.save_bytes(key, content, content_type=checked.mime_type, filename=checked.filename)
             written = True
     except BaseException:
         if written:
@@ -292,7 +302,7 @@ def parts_list_update(*, parts_list: MocPartsList, data: dict[str, Any]) -> MocP
 @transaction.atomic
 def parts_list_delete(*, moc: Moc, parts_list: MocPartsList) -> None:
     """M25: delete the list (its parts cascade) and its source file row; the object goes after commit (§3.11)."""
-    _lock_moc(moc)
+    moc_lock(moc_id=moc.pk)
     file_keys = list(MocFile.objects.filter(pk=parts_list.file_id).values_list("file_url", flat=True))
     MocPartsList.objects.filter(pk=parts_list.pk).delete()
     if parts_list.file_id is not None:
@@ -312,7 +322,7 @@ def parts_list_create_pending(*, moc: Moc, file: MocFile) -> MocPartsList:
 
     409 when the MOC already has 10 lists. Does not touch the MOC: the caller does.
     """
-    _lock_moc(moc)
+    moc_lock(moc_id=moc.pk)
     _check_capacity(moc)
     now = timezone.now()
     parts_list = MocPartsList.objects.create(
@@ -332,8 +342,7 @@ def parts_list_requeue(*, parts_list: MocPartsList) -> None:
     """Admin "re-parse": back to `pending` and queue `parse_parts_list`; the MOC total drops the list until then."""
     if parts_list.file_id is None:
         raise ValidationFailed.route_message(NO_SOURCE_FILE)
-    moc = Moc.objects.get(pk=parts_list.moc_id)
-    _lock_moc(moc)
+    moc = moc_lock(moc_id=parts_list.moc_id)
     parts_list.status = PartsListStatus.PENDING
     parts_list.parse_started_at = None
     parts_list.error_details = None
