@@ -8,6 +8,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from lego_api.core import health, jwt_keys
+from lego_api.core.cache import reset_fault_state
 from tests import harness
 
 
@@ -23,7 +24,9 @@ def issuer(services):
 
 @pytest.fixture(autouse=True)
 def _clean_shared_state():
-    """Each test starts with an empty cache, no memoised health result and no in-process JWKS."""
+    """Each test starts with an empty cache, a closed Redis circuit breaker and no known cache debts, no memoised
+    health result and no in-process JWKS."""
+    reset_fault_state()
     cache.clear()
     health.reset_memo()
     jwt_keys._remote_jwks.clear()

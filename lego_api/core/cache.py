@@ -2,6 +2,12 @@
 
 A write bumps its family's counter `v:{family}:{uid}`; every cached key embeds the versions it depends on, so a
 bump makes the old entries unreachable without any key scan. Redis failures never fail a request.
+
+Consistency under faults: versions are read and bumped through the `versions` cache alias, which raises (the
+`default` alias ignores Redis errors), so a failed bump is seen and written to PostgreSQL as a debt
+(`CacheDebt`). Each process reads the debts at most once a second while serving cached reads, reads past the cache
+for users with a debt, and applies (bumps) and deletes them as soon as Redis answers. Redis calls time out after
+250 ms and a circuit breaker (`redis_breaker`) skips Redis for 5 s after an error.
 """
 
 from __future__ import annotations
@@ -9,21 +15,26 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.cache import cache
-from django.db import transaction
+from django.core.cache import cache, caches
+from django.db import DatabaseError, transaction
 from rest_framework.response import Response
 
+from lego_api.core import redis_breaker
 from lego_api.core.envelope import success
+from lego_api.core.redis_breaker import REDIS_ERRORS
 
 logger = logging.getLogger("lego_api.cache")
 
 VERSION_TTL = 7 * 24 * 3600
 FAMILIES = ("mocs", "gallery", "wishlist", "profile")
+VERSIONS_CACHE = "versions"  # the raising alias (settings CACHES)
+DEBT_CHECK_SECONDS = 1.0
 
 
 def make_key(key: str, key_prefix: str, version: int) -> str:
@@ -41,42 +52,160 @@ def _version_key(family: str, user_id: str) -> str:
     return f"v:{family}:{user_id}"
 
 
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
 def get_versions(user_id: str, *families: str) -> dict[str, int] | None:
-    """Current counters for the families (a missing one starts at the current time in ms); None if cache is down."""
+    """Current counters for the families (a missing one starts at the current time in ms); None if Redis fails."""
+    store = caches[VERSIONS_CACHE]
     keys = {_version_key(f, user_id): f for f in families}
-    try:
-        found = cache.get_many(list(keys))
-    except Exception:  # noqa: BLE001 - local-memory never raises; Redis errors are swallowed by django-redis
-        found = {}
     versions: dict[str, int] = {}
-    for key, family in keys.items():
-        value = found.get(key)
-        if value is None:
-            value = int(time.time() * 1000)
-            if not cache.add(key, value, VERSION_TTL):
-                value = cache.get(key)
-                if value is None:
-                    return None
-        versions[family] = int(value)
+    try:
+        found = store.get_many(list(keys))
+        for key, family in keys.items():
+            value = found.get(key)
+            if value is None:
+                value = _now_ms()
+                if not store.add(key, value, VERSION_TTL):
+                    value = store.get(key)
+                    if value is None:
+                        return None
+            versions[family] = int(value)
+    except REDIS_ERRORS:  # logged by the breaker; the caller reads without the cache
+        return None
     return versions
 
 
+def _increment_version(family: str, user_id: str) -> None:
+    """Bump one counter now; raises what Redis raises."""
+    store = caches[VERSIONS_CACHE]
+    key = _version_key(family, user_id)
+    if store.add(key, _now_ms(), VERSION_TTL):
+        return
+    try:
+        store.incr(key)
+    except ValueError:  # expired between add and incr
+        store.set(key, _now_ms(), VERSION_TTL)
+        return
+    store.touch(key, VERSION_TTL)
+
+
 def bump(family: str, user_id: str) -> None:
-    """Invalidate every cached entry of the user's family, after the transaction commits."""
+    """Invalidate every cached entry of the user's family, after the transaction commits; a bump that Redis does
+    not take becomes a debt."""
+    transaction.on_commit(lambda: _bump_or_record_debt(family, user_id))
 
-    def _bump() -> None:
-        key = _version_key(family, user_id)
+
+def _bump_or_record_debt(family: str, user_id: str) -> None:
+    try:
+        _increment_version(family, user_id)
+    except REDIS_ERRORS as error:
+        logger.warning(
+            "cache bump failed; recorded as a debt", extra={"family": family, "errorType": type(error).__name__}
+        )
+        _debts.record(user_id=user_id, family=family)
+
+
+# --- Cache debts ------------------------------------------------------------------------------------------------
+
+
+class _DebtCheck:
+    """This process's view of the debts: the users owed a bump, refreshed from the table at most once a second."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._checked_at: float | None = None
+        self._users: frozenset[str] = frozenset()
+        self._recorded_since_check: set[str] = set()
+        self._unwritten: set[tuple[str, str]] = set()  # debts the table refused: only this process knows them
+
+    def record(self, *, user_id: str, family: str) -> None:
+        from lego_api.core.models import CacheDebt
+
         try:
-            if cache.add(key, int(time.time() * 1000), VERSION_TTL):
-                return
-            cache.incr(key)
-            cache.touch(key, VERSION_TTL)
-        except ValueError:  # expired between add and incr
-            cache.set(key, int(time.time() * 1000), VERSION_TTL)
-        except Exception:  # noqa: BLE001
-            logger.warning("cache bump failed", extra={"family": family})
+            CacheDebt.objects.create(user_id=user_id, family=family)
+        except DatabaseError:
+            # The write has committed and answers 2xx: at least this process still protects its owner.
+            logger.exception("cache debt not recorded", extra={"family": family})
+            with self._lock:
+                self._unwritten.add((user_id, family))
+        with self._lock:
+            self._users = self._users | {user_id}
+            self._recorded_since_check.add(user_id)
 
-    transaction.on_commit(_bump)
+    def users(self) -> frozenset[str]:
+        """Users whose cached entries may be stale; applies the debts first when it is time and Redis answers."""
+        now = redis_breaker.clock()
+        with self._lock:
+            if self._checked_at is not None and now - self._checked_at < DEBT_CHECK_SECONDS:
+                return self._users
+            self._checked_at = now
+            self._recorded_since_check = set()
+            unwritten = set(self._unwritten)
+        from lego_api.core.models import CacheDebt
+
+        try:
+            owed = list(CacheDebt.objects.values_list("pk", "user_id", "family"))
+            owed += [(None, user_id, family) for user_id, family in unwritten]
+            if owed and not redis_breaker.breaker.is_open:
+                owed = self._apply(owed)
+        except DatabaseError:
+            logger.warning("cache debts not readable; keeping the last known ones")
+            return self._users
+        with self._lock:
+            self._unwritten -= unwritten - {(user_id, family) for pk, user_id, family in owed if pk is None}
+            self._users = (
+                frozenset(user_id for _, user_id, _ in owed)
+                | {user_id for user_id, _ in self._unwritten}
+                | self._recorded_since_check
+            )
+            return self._users
+
+    @staticmethod
+    def _apply(owed: list[tuple[Any, str, str]]) -> list[tuple[Any, str, str]]:
+        """Bump each owed (user, family) once and delete its rows; returns what is still owed."""
+        from lego_api.core.models import CacheDebt
+
+        grouped: dict[tuple[str, str], list[Any]] = {}
+        for pk, user_id, family in owed:
+            grouped.setdefault((user_id, family), []).append(pk)
+        remaining: list[tuple[Any, str, str]] = []
+        failed = False
+        for (user_id, family), pks in grouped.items():
+            if not failed:
+                try:
+                    _increment_version(family, user_id)
+                except REDIS_ERRORS:
+                    failed = True  # Redis stopped answering: the rest wait for a later check
+                else:
+                    if written := [pk for pk in pks if pk is not None]:
+                        CacheDebt.objects.filter(pk__in=written).delete()
+                    continue
+            remaining.extend((pk, user_id, family) for pk in pks)
+        if len(remaining) < len(owed):
+            logger.info("cache debts applied", extra={"applied": len(owed) - len(remaining)})
+        return remaining
+
+    def reset(self) -> None:
+        with self._lock:
+            self._checked_at = None
+            self._users = frozenset()
+            self._recorded_since_check = set()
+            self._unwritten = set()
+
+
+_debts = _DebtCheck()
+
+
+def users_with_debts() -> frozenset[str]:
+    return _debts.users()
+
+
+def reset_fault_state() -> None:
+    """Forget the breaker and the debt check of this process (tests start from a clean slate)."""
+    redis_breaker.breaker.reset()
+    _debts.reset()
 
 
 @dataclass(frozen=True)
@@ -148,6 +277,10 @@ def cached_result(
     `compute` raises for anything but a success, so errors are never stored. Without a working cache the result
     is simply computed (degraded, SPEC §6.1).
     """
+    if user_id in users_with_debts():
+        return compute(), False  # a bump is owed: any entry of this user may be stale, so neither read nor store
+    # The versions are taken before compute() reads the database: a read that races a write stores its result
+    # under the old key, which the write's bump has made unreachable.
     versions = get_versions(user_id, *families)
     if versions is None:
         return compute(), False
