@@ -1,14 +1,13 @@
-"""OpenAPI helpers: camelCase property names in the generated schema, matching what the API sends and accepts."""
+"""OpenAPI helpers: the success envelopes views describe their responses with, and camelCase property names in the
+generated schema, matching what the API sends and accepts. The C3 rules themselves are in `lego_api.core.openapi`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
-from lego_api.core.authentication import TOKEN_COOKIE
 from lego_api.core.casing import to_camel
 
 
@@ -33,17 +32,6 @@ def camelize_schema_hook(result: dict, generator, request, public) -> dict:
     if "schemas" in components:
         components["schemas"] = _camelize_schema(components["schemas"])
     return result
-
-
-class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "lego_api.core.authentication.TokenAuthentication"
-    name = ["bearerAuth", "cookieAuth"]
-
-    def get_security_definition(self, auto_schema):
-        return [
-            {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
-            {"type": "apiKey", "in": "cookie", "name": TOKEN_COOKIE},
-        ]
 
 
 def envelope(
