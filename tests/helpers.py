@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.db import connection
 
-from lego_api.core import storage
+from lego_api.core import redis_breaker, storage
 from lego_api.devstack import s3_client
 
 
@@ -62,3 +62,64 @@ def failing_insert(django_db_blocker, *, table: str, when: str) -> Iterator[None
         with django_db_blocker.unblock(), connection.cursor() as cursor:
             cursor.execute(f"DROP TRIGGER IF EXISTS test_failing_insert ON {table}")
             cursor.execute("DROP FUNCTION IF EXISTS test_failing_insert()")
+
+
+class ManualClock:
+    """A monotonic clock that moves only when told, installed as `lego_api.core.redis_breaker.clock`: the Redis
+    circuit breaker and the cache-debt check see seconds pass without a test sleeping."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    @classmethod
+    def installed(cls, monkeypatch) -> ManualClock:
+        clock = cls()
+        monkeypatch.setattr(redis_breaker, "clock", clock)
+        return clock
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@contextlib.contextmanager
+def file_system_storage(media_root) -> Iterator[None]:
+    """Storage as a process started without `STORAGE_BUCKET` has it: files under `media_root`, and the test URLconf
+    plus the routes `lego_api.urls` mounts only then (C5 uploads and the `/media/` view)."""
+    from django.test import override_settings
+
+    from lego_api.urls import file_storage_urlpatterns
+    from tests import urls as test_urls
+
+    class FileStorageUrls:
+        urlpatterns = [*test_urls.urlpatterns, *file_storage_urlpatterns]
+
+    default = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    with override_settings(
+        STORAGE_BUCKET=None,
+        STORAGES={**settings.STORAGES, "default": default},
+        MEDIA_ROOT=str(media_root),
+        ROOT_URLCONF=FileStorageUrls,
+    ):
+        yield
+
+
+def handed_out_urls(api, moc_id, file: dict) -> dict[str, str]:
+    """Every URL the API hands out for one MOC file (a MocFile from an upload response): its `fileUrl` as uploaded
+    and in M4's detail, the M13 redirect's `Location` and M13's JSON `downloadUrl`."""
+    detail = api.get(f"/api/mocs/{moc_id}")
+    assert detail.status_code == 200, detail.content
+    [listed] = [listed for listed in detail.json()["data"]["files"] if listed["id"] == file["id"]]
+    download = f"/api/mocs/{moc_id}/files/{file['id']}/download"
+    redirect = api.get(download)
+    assert redirect.status_code == 302, redirect.content
+    as_json = api.get(download, {"format": "json"})
+    assert as_json.status_code == 200, as_json.content
+    return {
+        "MocFile fileUrl": file["fileUrl"],
+        "MocDetail fileUrl": listed["fileUrl"],
+        "M13 redirect": redirect["Location"],
+        "M13 json downloadUrl": as_json.json()["data"]["downloadUrl"],
+    }

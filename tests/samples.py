@@ -56,3 +56,23 @@ def studio_bytes() -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("model.ldr", "0 FILE model.ldr\n")
     return buffer.getvalue()
+
+
+def xml_with_script(beacon_url: str) -> bytes:
+    """A valid BrickLink XML parts list (one row) that also holds an XHTML `<script>`: opened as a page, it sets the
+    title and makes a synchronous request to `beacon_url` (SPEC §5.3 "Serving user files safely")."""
+    script = (
+        'document.title = "script ran"; var beacon = new XMLHttpRequest(); '
+        f'beacon.open("GET", "{beacon_url}", false); try {{ beacon.send(); }} catch (error) {{}}'
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<INVENTORY>\n'
+        "  <ITEM><ITEMTYPE>P</ITEMTYPE><ITEMID>3001</ITEMID><COLOR>5</COLOR><MINQTY>4</MINQTY></ITEM>\n"
+        f'  <script xmlns="http://www.w3.org/1999/xhtml">{script}</script>\n</INVENTORY>\n'
+    ).encode()
+
+
+def html_csv_with_script(beacon_url: str) -> bytes:
+    """A valid CSV parts list whose part name is an HTML page with a script (an "HTML file named .txt")."""
+    page = f"<html><body><script>document.title = 'script ran'; new Image().src = '{beacon_url}'</script></body></html>"
+    return f"Part ID,Quantity,Part Name\n3001,1,{page}\n".encode()

@@ -12,6 +12,7 @@ import hashlib
 import io
 import mimetypes
 import os
+import posixpath
 import re
 import secrets
 import shutil
@@ -20,7 +21,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import boto3
 from botocore.config import Config
@@ -30,13 +31,15 @@ from django.core import signing
 from django.core.files import File
 from django.core.files.storage import default_storage
 
-from lego_api.core.files import clean_filename, extension_of
+from lego_api.core.files import OCTET_STREAM, clean_filename, extension_of
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
 LOCAL_UPLOAD_SALT = "local-upload"
 LOCAL_UPLOAD_PATH = "/local-uploads/"
+MEDIA_DOWNLOAD_SALT = "media-download"
+MEDIA_DOWNLOAD_PARAM = "download"
 DEFAULT_EXPIRY = 3600
 S3_DELETE_BATCH = 1000  # the DeleteObjects maximum
 HEALTH_TIMEOUT_SECONDS = 2
@@ -113,8 +116,22 @@ def _server_side_encryption() -> str | None:
     return getattr(settings, "S3_SERVER_SIDE_ENCRYPTION", "AES256") or None
 
 
+# A hung S3 (or a partition) answers nothing: botocore's defaults (60 s reads, 4 attempts) held a request for
+# 4 minutes. Every call now fails within ATTEMPTS x (CONNECT + READ) = 14 s, so a failed write and the delete that
+# undoes it fit in API Gateway's 29 s. Timeouts bound each socket operation, not a whole transfer, so a 50 MB
+# PutObject is not cut short by them. Settings of the same names override them (the fault suite shortens them).
+S3_CONNECT_TIMEOUT = 2
+S3_READ_TIMEOUT = 5
+S3_MAX_ATTEMPTS = 2  # one retry: S3's occasional 500/503 SlowDown
+
+
 @functools.lru_cache(maxsize=8)
-def _build_client(region: str | None, endpoint_url: str | None, health: bool) -> Any:
+def _build_client(
+    region: str | None,
+    endpoint_url: str | None,
+    health: bool,
+    timeouts: tuple[float, float, int] = (S3_CONNECT_TIMEOUT, S3_READ_TIMEOUT, S3_MAX_ATTEMPTS),
+) -> Any:
     # Keyed by configuration, so tests that override the settings get a matching client, and a warm Lambda
     # reuses one client (and its connection pool) across requests. Presigning is local computation.
     if health:
@@ -125,7 +142,12 @@ def _build_client(region: str | None, endpoint_url: str | None, health: bool) ->
             "retries": {"mode": "standard", "total_max_attempts": 1},
         }
     else:
-        tuning = {"connect_timeout": 5, "read_timeout": 60, "retries": {"mode": "standard", "max_attempts": 3}}
+        connect, read, attempts = timeouts
+        tuning = {
+            "connect_timeout": connect,
+            "read_timeout": read,
+            "retries": {"mode": "standard", "total_max_attempts": attempts},
+        }
     config = Config(
         signature_version="s3v4",
         # S3-compatible servers (SeaweedFS) are addressed by path; AWS by virtual host, as django-storages does.
@@ -137,8 +159,16 @@ def _build_client(region: str | None, endpoint_url: str | None, health: bool) ->
 
 
 def _client(*, health: bool = False) -> Any:
+    timeouts = (
+        getattr(settings, "S3_CONNECT_TIMEOUT", S3_CONNECT_TIMEOUT),
+        getattr(settings, "S3_READ_TIMEOUT", S3_READ_TIMEOUT),
+        getattr(settings, "S3_MAX_ATTEMPTS", S3_MAX_ATTEMPTS),
+    )
     return _build_client(
-        getattr(settings, "AWS_REGION", None), getattr(settings, "AWS_ENDPOINT_URL_S3", None) or None, health
+        getattr(settings, "AWS_REGION", None),
+        getattr(settings, "AWS_ENDPOINT_URL_S3", None) or None,
+        health,
+        timeouts,
     )
 
 
@@ -185,18 +215,101 @@ def _seekable(file: Any) -> bool:
         return hasattr(file, "seek")
 
 
+# --- Serving user files safely (SPEC §5.3) --------------------------------------------------------------------
+
+# Key extension → the image type such an object is served inline with. A key's extension comes from the detected
+# type (§5.3 `{ext}`), so the key alone says what an object is; every other object is served as a download.
+_INLINE_IMAGE_TYPES = {
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "heic": "image/heic",
+    "heif": "image/heif",
+}
+INLINE = "inline"
+
+
+@dataclass(frozen=True)
+class ServingHeaders:
+    """The Content-Type and Content-Disposition an object is written and served with."""
+
+    content_type: str
+    content_disposition: str
+
+
+def serving_headers(
+    key: str, *, filename: str | None = None, mime_type: str | None = None, download: bool = False
+) -> ServingHeaders:
+    """How an object is served so that no browser runs it as active content (SPEC §5.3), decided by its key.
+
+    Images (JPEG, PNG, WebP, HEIC keys) are inline with their image type (`mime_type` when it is one, e.g.
+    image/heif), or an attachment when `download` (M13). Everything else is `application/octet-stream` and an
+    attachment named `filename`, or the key's base name without one.
+    """
+    image_type = _INLINE_IMAGE_TYPES.get(extension_of(key))
+    name = filename or posixpath.basename(key)
+    if image_type is None:
+        return ServingHeaders(OCTET_STREAM, attachment_disposition(name))
+    if mime_type in _INLINE_IMAGE_TYPES.values():
+        image_type = mime_type
+    return ServingHeaders(image_type, attachment_disposition(name) if download else INLINE)
+
+
+def local_file(key: str) -> str | None:
+    """The path of the regular file stored at `key` on the file system, or None: never a directory, a hidden file
+    (an upload being written) or anything outside the storage root (`..`, absolute keys, symlinks out of it)."""
+    segments = key.split("/")
+    if any(not segment or segment.startswith(".") or "\\" in segment or "\x00" in segment for segment in segments):
+        return None
+    root = _local_path("")
+    if root is None:
+        return None
+    root = os.path.realpath(root)
+    path = os.path.realpath(os.path.join(root, *segments))
+    if not path.startswith(root + os.sep) or not os.path.isfile(path):
+        return None
+    return path
+
+
+def media_download_name(key: str, token: str) -> str | None:
+    """The download name a `/media/` URL's signed token gives `key`, or None when the token is not valid for it."""
+    try:
+        claims = signing.Signer(salt=MEDIA_DOWNLOAD_SALT).unsign_object(token)
+    except signing.BadSignature:
+        return None
+    if not isinstance(claims, dict) or claims.get("key") != key or not isinstance(claims.get("filename"), str):
+        return None
+    return claims["filename"]
+
+
 # --- Writing and deleting ----------------------------------------------------------------------------------------
 
 
-def save_bytes(key: str, data: Data, *, content_type: str) -> None:
-    """Write an object at exactly `key` (replacing any existing one), from bytes or a binary file (from its start)."""
+def _write_params(key: str, headers: ServingHeaders) -> dict[str, Any]:
+    """PutObject / CopyObject parameters: the object's serving headers, and SSE-S3 (SPEC §5.3)."""
+    params: dict[str, Any] = {
+        "Bucket": _bucket(),
+        "Key": key,
+        "ContentType": headers.content_type,
+        "ContentDisposition": headers.content_disposition,
+    }
+    if sse := _server_side_encryption():
+        params["ServerSideEncryption"] = sse
+    return params
+
+
+def save_bytes(key: str, data: Data, *, content_type: str, filename: str | None = None) -> None:
+    """Write an object at exactly `key` (replacing any existing one), from bytes or a binary file (from its start).
+
+    `content_type` is the detected type and `filename` the client's name: on S3 the object is written with the
+    headers `serving_headers` gives them (an image keeps its type; anything else becomes an octet-stream attachment).
+    """
     body = _as_readable(data)
     if uses_s3():
-        params: dict[str, Any] = {"Bucket": _bucket(), "Key": key, "Body": body, "ContentType": content_type}
-        if sse := _server_side_encryption():
-            params["ServerSideEncryption"] = sse
+        params = _write_params(key, serving_headers(key, filename=filename, mime_type=content_type))
         # One PutObject (≤ 5 GB; our files are ≤ 50 MB): no transfer-manager threads on Lambda.
-        _client().put_object(**params)
+        _client().put_object(Body=body, **params)
         return
 
     path = _local_path(key)
@@ -224,6 +337,22 @@ def save_bytes(key: str, data: Data, *, content_type: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def apply_serving_headers(key: str, *, filename: str | None = None, mime_type: str | None = None) -> None:
+    """Give an object the client PUT itself (presigned, M10) the headers it is served with (SPEC §5.3).
+
+    On S3 a non-image object is rewritten in place (CopyObject, `MetadataDirective: REPLACE`, SSE kept), since the
+    PUT signed only its Content-Type; images keep the image type the PUT signed. The file system stores no headers
+    (the `/media/` view decides them), so there is nothing to do there.
+    """
+    if not uses_s3():
+        return
+    headers = serving_headers(key, filename=filename, mime_type=mime_type)
+    if headers.content_disposition == INLINE:
+        return
+    params = _write_params(key, headers)
+    _client().copy_object(CopySource={"Bucket": _bucket(), "Key": key}, MetadataDirective="REPLACE", **params)
 
 
 def delete_keys(keys: Iterable[str | None]) -> None:
@@ -355,11 +484,12 @@ def presigned_upload(key: str, *, content_type: str, max_bytes: int, request: Ht
     return {"uploadUrl": url, "method": "PUT", "headers": {"Content-Type": content_type}, "expiresIn": expires_in}
 
 
-def render_url(value: str | None, *, request: HttpRequest | None = None) -> str | None:
+def render_url(value: str | None, *, request: HttpRequest | None = None, filename: str | None = None) -> str | None:
     """The readable URL of a file reference (SPEC §5.3 "Rendering a file reference"); cheap enough for every row.
 
     http(s) values are returned unchanged; a key becomes a CDN URL when `MEDIA_CDN_DOMAIN` is set, else a
-    presigned S3 GET, else the absolute media URL.
+    presigned S3 GET, else the absolute media URL. S3 and media URLs carry the serving headers of §5.3: an image
+    inline, anything else a download named `filename` (the key's base name when the caller has no name).
     """
     if not value:
         return None
@@ -369,41 +499,50 @@ def render_url(value: str | None, *, request: HttpRequest | None = None) -> str 
     if cdn_domain:
         base = cdn_domain if cdn_domain.startswith(("http://", "https://")) else f"https://{cdn_domain}"
         return f"{base.rstrip('/')}/{quote(value)}"
+    headers = serving_headers(value, filename=filename)
     if uses_s3():
-        return _client().generate_presigned_url(
-            "get_object", Params={"Bucket": _bucket(), "Key": value}, ExpiresIn=_expiry("PRESIGNED_URL_EXPIRY")
-        )
-    return _media_url(value, request)
+        return _presigned_get(value, headers, _expiry("PRESIGNED_URL_EXPIRY"))
+    return _media_url(value, request, download_name=filename if headers.content_disposition != INLINE else None)
 
 
-def _media_url(key: str, request: HttpRequest | None) -> str:
+def _presigned_get(key: str, headers: ServingHeaders, expires_in: int) -> str:
+    """A presigned GET whose response headers are overridden (and signed), whatever the object was stored with."""
+    return _client().generate_presigned_url(
+        "get_object",
+        Params={
+            "Bucket": _bucket(),
+            "Key": key,
+            "ResponseContentType": headers.content_type,
+            "ResponseContentDisposition": headers.content_disposition,
+        },
+        ExpiresIn=expires_in,
+    )
+
+
+def _media_url(key: str, request: HttpRequest | None, *, download_name: str | None = None) -> str:
+    """The absolute `/media/` URL of a key; a download name travels signed (bound to the key), so nobody can make
+    the API's origin offer someone's file under a name of their choosing."""
     media_url = getattr(settings, "MEDIA_URL", None) or "/media/"
     if not media_url.endswith("/"):
         media_url += "/"
-    return _absolute(f"{media_url}{quote(key)}", request)
+    query = ""
+    if download_name:
+        token = signing.Signer(salt=MEDIA_DOWNLOAD_SALT).sign_object({"key": key, "filename": download_name})
+        query = "?" + urlencode({MEDIA_DOWNLOAD_PARAM: token})
+    return _absolute(f"{media_url}{quote(key)}{query}", request)
 
 
 def download_url(
     key: str, *, filename: str, mime_type: str, request: HttpRequest | None = None
 ) -> tuple[str, int | None]:
-    """M13: a presigned GET that downloads as `filename` with `mime_type`, and its lifetime in seconds.
-
-    With the file system it is the media URL, and the lifetime is None.
+    """M13: a presigned GET that downloads as `filename` (an image with its `mime_type`, anything else as
+    octet-stream), and its lifetime in seconds. With the file system it is the media URL, and the lifetime is None.
     """
     if not uses_s3():
-        return _media_url(key, request), None
+        return _media_url(key, request, download_name=filename), None
     expires_in = _expiry("DOWNLOAD_URL_EXPIRY")
-    url = _client().generate_presigned_url(
-        "get_object",
-        Params={
-            "Bucket": _bucket(),
-            "Key": key,
-            "ResponseContentDisposition": attachment_disposition(filename),
-            "ResponseContentType": mime_type,
-        },
-        ExpiresIn=expires_in,
-    )
-    return url, expires_in
+    headers = serving_headers(key, filename=filename, mime_type=mime_type, download=True)
+    return _presigned_get(key, headers, expires_in), expires_in
 
 
 def attachment_disposition(filename: str) -> str:

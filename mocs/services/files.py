@@ -48,7 +48,7 @@ from lego_api.core.files import (
 )
 from lego_api.core.tasks import delete_storage_objects
 from mocs.models import Moc, MocFile, MocFileStatus, MocFileType, MocPartsList
-from mocs.services.mocs import DUPLICATE_TITLE, moc_changed, moc_create, moc_title_taken, moc_touch
+from mocs.services.mocs import DUPLICATE_TITLE, moc_changed, moc_create, moc_lock, moc_title_taken, moc_touch
 
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
@@ -159,8 +159,9 @@ class DownloadLink:
 
 
 def _locked(moc: Moc) -> Moc:
-    """The MOC row locked for this transaction: serialises cap checks and thumbnail swaps per MOC."""
-    return Moc.objects.select_for_update().get(pk=moc.pk)
+    """The MOC row locked for this transaction, taken before any write: serialises cap checks and thumbnail swaps per
+    MOC, and answers 404 if a concurrent delete got there first."""
+    return moc_lock(moc_id=moc.pk)
 
 
 def _delete_objects_after_commit(keys: Iterable[str | None]) -> None:
@@ -283,14 +284,9 @@ def _check_caps(moc: Moc, adding: Counter[str]) -> None:
     ):
         raise Conflict(MSG_INSTRUCTION_CAP)
     if adding[MocFileType.PARTS_LIST]:
-        # Lists already made, plus parts-list files still pending (each becomes a list on finalize).
-        used = (
-            MocPartsList.objects.filter(moc_id=moc.pk).count()
-            + MocFile.objects.filter(
-                moc_id=moc.pk, file_type=MocFileType.PARTS_LIST, status=MocFileStatus.PENDING
-            ).count()
-        )
-        if used + adding[MocFileType.PARTS_LIST] > MAX_PARTS_LISTS:
+        from mocs.services.parts_lists import parts_list_slots_used
+
+        if parts_list_slots_used(moc=moc) + adding[MocFileType.PARTS_LIST] > MAX_PARTS_LISTS:
             raise Conflict(MSG_PARTS_LIST_CAP)
     if adding[MocFileType.GALLERY_IMAGE] and (
         counts[MocFileType.GALLERY_IMAGE] + adding[MocFileType.GALLERY_IMAGE] > MAX_GALLERY_IMAGE_FILES
@@ -325,7 +321,7 @@ def _store_upload(*, moc: Moc, item: FileUpload, field: str, type_field: str, wr
 
     file_id = uuid.uuid4()
     key = storage.moc_file_key(moc.user_id, moc.pk, file_id, checked.extension)
-    storage.save_bytes(key, _file_of(item.upload), content_type=checked.mime_type)
+    storage.save_bytes(key, _file_of(item.upload), content_type=checked.mime_type, filename=checked.filename)
     written.append(key)
     try:
         with transaction.atomic():
@@ -483,7 +479,9 @@ def moc_create_with_files(
         for item in prepared:
             file_id = uuid.uuid4()
             key = storage.moc_file_key(user_id, moc.pk, file_id, item.checked.extension)
-            storage.save_bytes(key, _file_of(item.upload), content_type=item.checked.mime_type)
+            storage.save_bytes(
+                key, _file_of(item.upload), content_type=item.checked.mime_type, filename=item.checked.filename
+            )
             written.append(key)
             row = MocFile.objects.create(
                 id=file_id,
@@ -690,6 +688,12 @@ def moc_files_finalize(*, moc: Moc, entries: Sequence[tuple[UUID, bool]]) -> Moc
                         for file, error in failures
                     ]
                 },
+            )
+
+        # A presigned PUT signs only Content-Type: non-image objects get their download headers now (SPEC §5.3).
+        for file in to_publish:
+            storage.apply_serving_headers(
+                file.file_url, filename=file.original_filename, mime_type=verified[file.pk].mime_type
             )
 
         obsolete: list[str] = []
