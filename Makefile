@@ -7,14 +7,18 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 STAGE ?= dev
-USER ?= dev-user
+# Whose token `make token` prints. Not USER: every shell sets USER to the login name, which `?=` would take.
+# `make token USER=alice` (USER given on make's command line) still works.
+TOKEN_USER ?= $(if $(filter command line,$(origin USER)),$(USER),dev-user)
 
-.PHONY: help venv run stack token test lint format check-migrations schema pytest browser-deps bench package deploy clean
+.PHONY: help venv run stack db token test lint format check-migrations schema pytest browser-deps bench package deploy clean
 
 help:
 	@echo "make run        serve the API on 127.0.0.1:$(PORT) with the embedded PostgreSQL (Ctrl-C stops all)"
 	@echo "make stack      the same with the full local stack: Redis, SeaweedFS S3, OpenSearch emulator, moto"
-	@echo "make token USER=alice   print a dev token"
+	@echo "                (RATE_LIMIT_ENABLED=false make run: no rate limits while you try things)"
+	@echo "make db         the embedded PostgreSQL alone, for manage.py runserver/migrate/shell (Ctrl-C stops it)"
+	@echo "make token TOKEN_USER=alice   print a dev token for alice (default: dev-user)"
 	@echo "make test       lint, migrations check, OpenAPI validation and the whole test suite"
 	@echo "make bench      run the benchmarks (tests/perf) and print their figures"
 	@echo "make package STAGE=dev  build the Lambda zip; make deploy STAGE=dev  deploy it with Zappa"
@@ -34,8 +38,11 @@ run: venv
 stack: venv
 	$(PY) -m lego_api.devstack serve --full --port $(PORT)
 
+db: venv
+	$(PY) -m lego_api.devstack env
+
 token: venv
-	@$(PY) manage.py devtoken $(USER)
+	@$(PY) manage.py devtoken $(TOKEN_USER)
 
 lint: venv
 	$(VENV)/bin/ruff check .

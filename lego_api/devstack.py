@@ -8,6 +8,8 @@ settings read; `stop_all()` stops them. Importable before Django is configured (
     python -m lego_api.devstack serve [--full] [--port 8000] [--root .local]   # migrate, then runserver
     python -m lego_api.devstack env [--full] [--root DIR]                      # print `export` lines, wait
 
+While either runs, DIR/env.sh holds the same `export` lines, for `manage.py` in another terminal.
+
 A variable already set in the environment replaces its service (DATABASE_URL, REDIS_URL, AWS_ENDPOINT_URL_S3 or
 STORAGE_BUCKET, OPENSEARCH_URL, AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER). Logs go to files under the data root.
 A small watchdog process stops every service if this process dies without cleaning up (e.g. SIGKILL).
@@ -387,6 +389,34 @@ def default_database_url(local_dir: Path, database: str = "lego") -> str:
     except (OSError, ValueError, IndexError):
         pass
     return _database_url(socket_dir, port, database)
+
+
+def database_unreachable_message() -> str | None:
+    """None when Django's default database answers; else one line saying where it was looked for and the fix.
+
+    For `manage.py` (runserver, migrate, ...), which would otherwise print a driver traceback. Needs Django set up.
+    """
+    from django.conf import settings
+    from django.db import OperationalError, connections
+
+    connection = connections["default"]
+    try:
+        connection.ensure_connection()
+    except OperationalError as exc:
+        reason = (str(exc).strip().splitlines() or ["no answer"])[0]
+    else:
+        return None
+    finally:
+        connection.close()
+    db = connection.settings_dict
+    where = f"{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}, database {db['NAME']}"
+    if settings.ENVIRONMENT != "local":
+        fix = "check DATABASE_URL and that the database accepts connections"
+    elif os.environ.get("DATABASE_URL"):
+        fix = f"start that server or fix DATABASE_URL (`make run` and `make stack` write theirs to .local/{ENV_FILE})"
+    else:
+        fix = "start it with `make run` (or `make db` for the database alone), or set DATABASE_URL"
+    return f"database not reachable at {where} ({reason}): {fix}"
 
 
 def _database_url(socket_dir: Path, port: int, database: str) -> str:
@@ -805,13 +835,59 @@ def _start_for_cli(root: Path, full: bool) -> list[Service]:
     return services
 
 
+# What points the app at its services when set beforehand (plan_stack then starts no stand-in for it).
+SERVICE_VARIABLES = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "STORAGE_BUCKET",
+    "AWS_ENDPOINT_URL_S3",
+    "OPENSEARCH_URL",
+    "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+)
+
+
 def _export(services: Sequence[Service], root: Path) -> dict[str, str]:
+    """Put the services' variables in our environment (for manage.py); return what another terminal needs to use
+    the same services: those variables, the ones the environment already set instead, and LOCAL_DIR."""
     env = stack_env(services)
     for key, value in env.items():
         os.environ[key] = value
     os.environ.setdefault("ENVIRONMENT", "local")
     os.environ.setdefault("LOCAL_DIR", str(root))
-    return env
+    shared = {key: os.environ[key] for key in SERVICE_VARIABLES if os.environ.get(key)}
+    return {**shared, **env, "LOCAL_DIR": os.environ["LOCAL_DIR"]}
+
+
+ENV_FILE = "env.sh"
+
+
+@contextlib.contextmanager
+def _env_file(root: Path, env: dict[str, str]) -> Iterator[Path]:
+    """`root/env.sh` with `export` lines for the running services, so that `manage.py` in another terminal
+    (`. .local/env.sh`) uses the same ones; removed when they stop."""
+    path = root / ENV_FILE
+    lines = ["# Written by `python -m lego_api.devstack` while its services run; removed when they stop."]
+    lines += [f"export {key}={shlex.quote(value)}" for key, value in env.items()]
+    path.touch(mode=0o600)  # a DATABASE_URL may hold a password
+    path.write_text("\n".join(lines) + "\n")
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _app_settings() -> Any | None:
+    """The project's settings as `manage.py` will read them, or None (said in one line) when a value does not
+    parse: that stops us here, before anything starts."""
+    import importlib
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        return importlib.import_module("lego_api.settings")
+    except ImproperlyConfigured as exc:
+        _say(f"configuration error: {exc}")
+        return None
 
 
 def _manage(*args: str, quiet: bool = False) -> int:
@@ -820,13 +896,43 @@ def _manage(*args: str, quiet: bool = False) -> int:
     return subprocess.run(command, cwd=PROJECT_ROOT, stdout=output, stderr=output).returncode  # noqa: S603
 
 
-def _banner(port: int, services: Sequence[Service]) -> str:
+def _rate(value: str, what: str) -> str:
+    """`100/900` -> `100 requests / 15 min`."""
+    count, _, seconds = value.partition("/")
+    for unit, size in (("h", 3600), ("min", 60)):
+        if int(seconds) % size == 0:
+            return f"{count} {what} / {int(seconds) // size} {unit}"
+    return f"{count} {what} / {seconds} s"
+
+
+def _banner(port: int, services: Sequence[Service], app: Any, *, full: bool, env_file: Path) -> str:
+    """What `make run` prints once the server is about to listen: the URLs that answer, how to get a token and
+    use manage.py alongside, the rate limits in force (they stop a developer within minutes) and the services."""
     api = f"http://{LOOPBACK}:{port}"
+    make = "make stack" if full else "make run"
+    if app.RATE_LIMIT_ENABLED:
+        limits = (
+            f"{_rate(app.RATE_LIMIT_GENERAL, 'requests')}, {_rate(app.RATE_LIMIT_UPLOAD, 'uploads')} per user or IP"
+            f"\n             to relax: RATE_LIMIT_ENABLED=false {make}  (or RATE_LIMIT_GENERAL=1000/60 {make})"
+        )
+    else:
+        limits = "off (RATE_LIMIT_ENABLED=false)"
+    # Not app.REDIS_URL: the settings were read before the services (and their variables) were there.
+    cache = "Redis, shared" if os.environ.get("REDIS_URL") else "local memory, this server process only (see README)"
+    try:
+        shown_env_file = env_file.relative_to(PROJECT_ROOT)
+    except ValueError:
+        shown_env_file = env_file
     lines = [
         "",
-        f"  API     {api}/",
-        f"  Admin   {api}/admin/   (create a user: .venv/bin/python manage.py createsuperuser)",
-        "  Token   make token USER=alice   (or: .venv/bin/python manage.py devtoken alice)",
+        f"  API        {api}/   (lists the URLs below)",
+        f"  Health     {api}/health",
+        f"  Docs       {api}/api/docs/   (OpenAPI document: {api}/api/schema/)",
+        f"  Admin      {api}/{app.ADMIN_URL}   (create a user: .venv/bin/python manage.py createsuperuser)",
+        "  Token      make token TOKEN_USER=alice   (or: .venv/bin/python manage.py devtoken alice)",
+        f"  Limits     {limits}",
+        f"  Cache      {cache}",
+        f"  manage.py  in another terminal: . {shown_env_file}; .venv/bin/python manage.py <command>",
         "  Services:",
     ]
     lines += [f"    {s.name:<11} {s.where}" for s in services]
@@ -839,44 +945,54 @@ def serve(root: Path, *, full: bool, port: int) -> int:
     services: list[Service] = []
     server: subprocess.Popen[bytes] | None = None
     try:
+        app = _app_settings()
+        if app is None:
+            return 1
         services = _start_for_cli(root, full)
-        _export(services, root)
+        env = _export(services, root)
         if _manage("migrate", "--noinput") != 0:
             _say("migrate failed")
             return 1
         if _manage("help", "ensure_local_keys", quiet=True) == 0 and _manage("ensure_local_keys") != 0:
             _say("ensure_local_keys failed")
             return 1
-        print(_banner(port, services), flush=True)
-        command = [sys.executable, str(PROJECT_ROOT / "manage.py"), "runserver", f"{LOOPBACK}:{port}", "--noreload"]
-        server = subprocess.Popen(command, cwd=PROJECT_ROOT, process_group=0)  # noqa: S603
-        _watchdog.watch(server.pid, signal.SIGINT)
-        return server.wait()
+        with _env_file(root, env) as env_file:
+            print(_banner(port, services, app, full=full, env_file=env_file), flush=True)
+            command = [sys.executable, str(PROJECT_ROOT / "manage.py"), "runserver", f"{LOOPBACK}:{port}", "--noreload"]
+            server = subprocess.Popen(command, cwd=PROJECT_ROOT, process_group=0)  # noqa: S603
+            _watchdog.watch(server.pid, signal.SIGINT)
+            return server.wait()
     except _Interrupted:
         return 0
     finally:
         if server is not None:
             _terminate(server, signal.SIGINT)  # runserver exits 0 on KeyboardInterrupt
             _watchdog.forget(server.pid)
-        _say("stopping services")
-        stop_all(services)
+        if services:
+            _say("stopping services")
+            stop_all(services)
 
 
 def print_env(root: Path, *, full: bool) -> int:
-    """Start the stack, print `export` lines for its variables, and wait until interrupted."""
+    """Start the stack, print `export` lines for its variables (also in root/env.sh), and wait until interrupted."""
     services: list[Service] = []
     try:
+        if _app_settings() is None:
+            return 1
         services = _start_for_cli(root, full)
-        for key, value in _export(services, root).items():
-            print(f"export {key}={shlex.quote(value)}", flush=True)
-        _say("running; Ctrl-C stops every service")
-        while True:
-            signal.pause()
+        env = _export(services, root)
+        with _env_file(root, env) as env_file:
+            for key, value in env.items():
+                print(f"export {key}={shlex.quote(value)}", flush=True)
+            _say(f"running; the same lines are in {env_file}; Ctrl-C stops every service")
+            while True:
+                signal.pause()
     except _Interrupted:
         return 0
     finally:
-        _say("stopping services")
-        stop_all(services)
+        if services:
+            _say("stopping services")
+            stop_all(services)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,6 +8,7 @@ without its required settings.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -22,16 +23,44 @@ def env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+# A value that does not parse stops start-up naming its variable: a typo (`RATE_LIMIT_ENABLED=flase`) must never
+# silently mean something else.
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
 def env_bool(name: str, default: bool) -> bool:
     value = env(name)
     if value is None:
         return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
+    word = value.strip().lower()
+    if word not in _TRUE + _FALSE:
+        raise ImproperlyConfigured(f"{name} must be true or false (or 1/0, yes/no, on/off), not {value!r}")
+    return word in _TRUE
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     value = env(name)
-    return int(value) if value is not None else default
+    if value is None:
+        return default
+    if not re.fullmatch(r"-?[0-9]+", value.strip()) or int(value) < minimum:
+        raise ImproperlyConfigured(f"{name} must be a whole number of at least {minimum}, not {value!r}")
+    return int(value)
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate limit, `count/seconds` (SPEC §2.4), both positive whole numbers."""
+    value = env(name, default).strip()
+    match = re.fullmatch(r"([0-9]+)/([0-9]+)", value)
+    if match is None or int(match[1]) < 1 or int(match[2]) < 1:
+        raise ImproperlyConfigured(f"{name} must be count/seconds such as {default!r}, not {value!r}")
+    return value
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env(name, default)
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -41,15 +70,22 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_origins(name: str, default: list[str]) -> list[str]:
+    """Origins compared exactly (CORS and the CSRF Origin check): `scheme://host[:port]`, nothing more."""
+    origins = env_list(name, default)
+    for origin in origins:
+        if not re.fullmatch(r"https?://(\[[0-9a-fA-F:.]+\]|[^/?#\s:\[\]]+)(:[0-9]+)?", origin):
+            raise ImproperlyConfigured(f"{name} entries must look like https://host[:port], not {origin!r}")
+    return origins
+
+
 # Secrets are loaded into the environment before anything else reads it (SPEC §8: SECRETS_ID).
 if env("SECRETS_ID"):
     from lego_api.core.secrets import load_secrets_into_environ
 
     load_secrets_into_environ(env("SECRETS_ID"))
 
-ENVIRONMENT = env("ENVIRONMENT", "local")
-if ENVIRONMENT not in ("local", "dev", "staging", "production"):
-    raise ImproperlyConfigured(f"ENVIRONMENT must be local, dev, staging or production, not {ENVIRONMENT!r}")
+ENVIRONMENT = env_choice("ENVIRONMENT", "local", ("local", "dev", "staging", "production"))
 IS_PRODUCTION = ENVIRONMENT == "production"
 IS_LOCAL = ENVIRONMENT == "local"
 APP_VERSION = env("APP_VERSION", "1.0.0")
@@ -68,6 +104,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver
 if not IS_LOCAL and not ALLOWED_HOSTS:
     raise ImproperlyConfigured(f"ALLOWED_HOSTS is required when ENVIRONMENT={ENVIRONMENT}")
 SITE_URL = env("SITE_URL")
+if SITE_URL and not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", SITE_URL):
+    raise ImproperlyConfigured(f"SITE_URL must be an absolute http(s) URL, not {SITE_URL!r}")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -75,6 +113,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Above whitenoise and staticfiles so that its `runserver` (no Server header, database check) is the one run.
+    "lego_api.core",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
@@ -83,7 +123,6 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "lego_api.core",
     "profiles",
     "mocs",
     "gallery",
@@ -131,40 +170,56 @@ if not DATABASE_URL:
     from lego_api.devstack import default_database_url
 
     DATABASE_URL = default_database_url(LOCAL_DIR)
-DATABASES = {
-    # Persistent connections: RDS Proxy multiplexes them, and a warm Lambda reuses its connection.
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True)
-}
-DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
+# Persistent connections: RDS Proxy multiplexes them, and a warm Lambda reuses its connection.
+_conn_max_age = env_int("DB_CONN_MAX_AGE", 60)
+try:
+    _database = dj_database_url.parse(DATABASE_URL, conn_max_age=_conn_max_age, conn_health_checks=True)
+except ValueError as exc:  # the message names the part that failed, never the URL (it may hold a password)
+    raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+if _database["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must be a PostgreSQL URL (postgres://...): PostgreSQL is the only engine")
+DATABASES = {"default": _database}
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+    "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: Redis when configured, else local memory (SPEC §6.1) ----------------------------------------------
 REDIS_URL = env("REDIS_URL")
 CACHE_KEY_PREFIX = f"lego:{ENVIRONMENT}:"
 if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": CACHE_KEY_PREFIX,
-            "KEY_FUNCTION": "lego_api.core.cache.make_key",
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": 1,
-                "SOCKET_TIMEOUT": 1,
-                "IGNORE_EXCEPTIONS": True,
-            },
-        }
+    _REDIS_OPTIONS = {
+        "CLIENT_CLASS": "django_redis.client.DefaultClient",
+        # SPEC §6.1 "Consistency under faults": 250 ms at most per call, and after an error the circuit breaker
+        # skips Redis for 5 s (lego_api.core.redis_breaker) instead of paying the timeout on every call.
+        "CONNECTION_POOL_CLASS": "lego_api.core.redis_breaker.BreakerConnectionPool",
+        "SOCKET_CONNECT_TIMEOUT": 0.25,
+        "SOCKET_TIMEOUT": 0.25,
     }
-    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
-    DJANGO_REDIS_LOGGER = "lego_api.cache"
-else:
+    _REDIS_CACHE = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
+        "KEY_FUNCTION": "lego_api.core.cache.make_key",
+    }
     CACHES = {
-        "default": {
+        "default": {**_REDIS_CACHE, "OPTIONS": {**_REDIS_OPTIONS, "IGNORE_EXCEPTIONS": True}},
+        # Namespace versions are read and bumped through an alias that raises, so that core sees a failed bump
+        # and records it as a debt (lego_api.core.cache).
+        "versions": {**_REDIS_CACHE, "OPTIONS": {**_REDIS_OPTIONS, "IGNORE_EXCEPTIONS": False}},
+    }
+    # The breaker logs one warning per outage; a traceback for every skipped call would flood the logs.
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
+else:
+    # Both aliases share one local-memory store (same LOCATION).
+    CACHES = {
+        alias: {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "lego",
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             "KEY_FUNCTION": "lego_api.core.cache.make_key",
         }
+        for alias in ("default", "versions")
     }
 
 # --- Storage: S3 when STORAGE_BUCKET is set, else the file system (SPEC §5.3) ---------------------------------
@@ -175,9 +230,9 @@ S3_SERVER_SIDE_ENCRYPTION = env("S3_SERVER_SIDE_ENCRYPTION", "AES256")
 MEDIA_ROOT = env("MEDIA_ROOT", str(LOCAL_DIR / "media"))
 MEDIA_URL = "/media/"
 MEDIA_CDN_DOMAIN = env("MEDIA_CDN_DOMAIN")
-PRESIGNED_URL_EXPIRY = env_int("PRESIGNED_URL_EXPIRY", 3600)
-DOWNLOAD_URL_EXPIRY = env_int("DOWNLOAD_URL_EXPIRY", 3600)
-UPLOAD_URL_EXPIRY = env_int("UPLOAD_URL_EXPIRY", 3600)
+PRESIGNED_URL_EXPIRY = env_int("PRESIGNED_URL_EXPIRY", 3600, minimum=1)
+DOWNLOAD_URL_EXPIRY = env_int("DOWNLOAD_URL_EXPIRY", 3600, minimum=1)
+UPLOAD_URL_EXPIRY = env_int("UPLOAD_URL_EXPIRY", 3600, minimum=1)
 STATIC_URL = "/static/"
 STATIC_ROOT = env("STATIC_ROOT", None if IS_LOCAL else str(BASE_DIR / "staticfiles"))
 STORAGES = {
@@ -237,7 +292,7 @@ if IS_PRODUCTION and not (COGNITO_ISSUER and COGNITO_APP_CLIENT_ID):
     )
 
 # --- CORS and CSRF (SPEC §2.3, §2.6) ----------------------------------------------------------------------------
-CORS_ALLOWED_ORIGINS = env_list(
+CORS_ALLOWED_ORIGINS = env_origins(
     "CORS_ALLOWED_ORIGINS",
     ["http://localhost:5173", "http://localhost:3002", "http://127.0.0.1:5173"] if IS_LOCAL else [],
 )
@@ -257,9 +312,9 @@ CSRF_TRUSTED_ORIGINS = CORS_ALLOWED_ORIGINS
 
 # --- Rate limits (SPEC §2.4) --------------------------------------------------------------------------------------
 RATE_LIMIT_ENABLED = env_bool("RATE_LIMIT_ENABLED", True)
-RATE_LIMIT_GENERAL = env("RATE_LIMIT_GENERAL", "100/900")
-RATE_LIMIT_AUTH = env("RATE_LIMIT_AUTH", "5/900")
-RATE_LIMIT_UPLOAD = env("RATE_LIMIT_UPLOAD", "10/3600")
+RATE_LIMIT_GENERAL = env_rate("RATE_LIMIT_GENERAL", "100/900")
+RATE_LIMIT_AUTH = env_rate("RATE_LIMIT_AUTH", "5/900")
+RATE_LIMIT_UPLOAD = env_rate("RATE_LIMIT_UPLOAD", "10/3600")
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
 
 # --- Tasks, limits, admin -----------------------------------------------------------------------------------------
@@ -270,8 +325,8 @@ if XRAY_ENABLED:
     MIDDLEWARE.insert(0, "lego_api.core.tracing.XRayMiddleware")
 # CloudWatch Embedded Metric Format lines on stdout (lego_api/core/metrics.py); on by default on Lambda.
 METRICS_ENABLED = env_bool("METRICS_ENABLED", bool(env("AWS_LAMBDA_FUNCTION_NAME")))
-IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 50_000_000)
-PARTS_LIST_MAX_ROWS = env_int("PARTS_LIST_MAX_ROWS", 10_000)
+IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 50_000_000, minimum=1)
+PARTS_LIST_MAX_ROWS = env_int("PARTS_LIST_MAX_ROWS", 10_000, minimum=1)
 ADMIN_URL = env("ADMIN_URL", "admin/")
 JSON_BODY_MAX_BYTES = 2 * 1024 * 1024
 REQUEST_BODY_MAX_BYTES = 55 * 1024 * 1024
@@ -320,7 +375,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "lego_api.core.pagination.PagePagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "lego_api.core.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "lego_api.core.errors.exception_handler",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "lego_api.core.renderers.IgnoreAcceptNegotiation",
     # OPTIONS is only CORS preflight (answered by django-cors-headers); no DRF metadata pages.
@@ -340,7 +395,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "CAMELIZE_NAMES": False,
-    "PREPROCESSING_HOOKS": ["lego_api.core.routing.schema_paths_without_trailing_slash"],
+    "PREPROCESSING_HOOKS": [
+        "lego_api.core.openapi.document_plain_views",
+        "lego_api.core.routing.schema_paths_without_trailing_slash",
+        "lego_api.core.openapi.camel_case_path_parameters",
+    ],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "lego_api.core.schema.camelize_schema_hook",
@@ -350,7 +409,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Logging: one JSON line per request (SPEC §1.10) --------------------------------------------------------------
-LOG_LEVEL = env("LOG_LEVEL", "INFO")
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,16 +1,18 @@
-"""Top-level URLs: health, JWKS, CSRF, OpenAPI, the apps' API routes, local uploads and the admin."""
+"""Top-level URLs: the index, health, JWKS, CSRF, OpenAPI, the apps' API routes, local uploads and the admin."""
 
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, re_path
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from lego_api.core.health import health_view
+from lego_api.core.local_uploads import local_upload
+from lego_api.core.media import media_file
 from lego_api.core.routing import route
-from lego_api.core.views import csrf_token_view
+from lego_api.core.views import csrf_token_view, index_view
 
 urlpatterns = [
+    route("", index_view, "index"),
     route("health", health_view, "health"),
     route("api/csrf", csrf_token_view, "csrf"),
     route("api/schema", SpectacularAPIView.as_view(), "schema"),
@@ -24,13 +26,13 @@ if settings.LOCAL_AUTH_ENABLED:
 
     urlpatterns.append(route(r"\.well-known/jwks\.json", jwks_view, "jwks"))
 
+# File-system storage's stand-ins for S3: C5 uploads and `/media/` reads (SPEC §5.3), mounted only without a bucket.
+file_storage_urlpatterns = [
+    re_path(r"^local-uploads/(?P<token>[^/]+)/?$", local_upload, name="local-upload"),
+    re_path(r"^media/(?P<path>.*)$", media_file, name="media"),
+]
 if not settings.STORAGE_BUCKET:
-    from lego_api.core.local_uploads import local_upload
-
-    urlpatterns += [
-        re_path(r"^local-uploads/(?P<token>[^/]+)/?$", local_upload, name="local-upload"),
-        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
-    ]
+    urlpatterns += file_storage_urlpatterns
 
 handler400 = "lego_api.core.errors.handler400"
 handler403 = "lego_api.core.errors.handler403"

@@ -12,7 +12,8 @@ from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 
 from lego_api.core.envelope import encode, error_response, finish_body
-from lego_api.core.exceptions import MethodNotAllowed, ServiceUnavailable
+from lego_api.core.exceptions import ServiceUnavailable
+from lego_api.core.views import allow_methods
 
 MEMO_SECONDS = 10.0
 _memo: dict[str, Any] = {"at": 0.0, "result": None}
@@ -20,19 +21,52 @@ _memo_lock = threading.Lock()
 
 
 def check_database() -> None:
-    # SET LOCAL only holds inside a transaction: without one the 2 s limit would be silently ignored.
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL statement_timeout = 2000")
-        cursor.execute("SELECT 1")
+    """`SELECT 1` on a connection of its own, in a thread that the check waits for at most 2 s.
+
+    A stalled server (a partition, a paused process) never answers, and nothing on the client bounds a query on a
+    socket that stays open: `statement_timeout` is enforced by the server itself. The thread, if stuck, finishes
+    (and closes its connection) whenever the server answers or goes away.
+    """
+    outcome: list[BaseException | None] = []
+
+    def select_one() -> None:
+        try:
+            # SET LOCAL only holds inside a transaction: without one the 2 s limit would be silently ignored.
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL statement_timeout = 2000")
+                cursor.execute("SELECT 1")
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting check
+            outcome.append(exc)
+        finally:
+            connection.close()  # this thread's own connection
+
+    worker = threading.Thread(target=select_one, name="health-database", daemon=True)
+    worker.start()
+    worker.join(CHECK_TIMEOUT_SECONDS)
+    if not outcome:
+        raise TimeoutError(f"no answer from the database in {CHECK_TIMEOUT_SECONDS:g} s")
+    if outcome[0] is not None:
+        raise outcome[0]
+
+
+CHECK_TIMEOUT_SECONDS = 2.0
 
 
 def check_cache() -> str | None:
-    """'disabled' never: the local-memory cache is always up. Redis gets a real PING with a 2 s timeout."""
+    """'disabled' never: the local-memory cache is always up. Redis gets a real PING on a client of its own, with
+    the 2 s health budget and outside the circuit breaker, so it reports the real state (SPEC §6.1, §7.1)."""
     if not settings.REDIS_URL:
         return None
-    from django_redis import get_redis_connection
+    import redis
 
-    get_redis_connection("default").ping()
+    client = redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=CHECK_TIMEOUT_SECONDS, socket_connect_timeout=CHECK_TIMEOUT_SECONDS
+    )
+    try:
+        client.ping()
+    finally:
+        client.close()
     return None
 
 
@@ -91,9 +125,8 @@ def _json(body: dict[str, Any], status: int = 200) -> HttpResponse:
     return response
 
 
+@allow_methods("GET")
 def health_view(request: HttpRequest) -> HttpResponse:
-    if request.method not in ("GET", "HEAD"):
-        raise MethodNotAllowed(f'Method "{request.method}" not allowed', headers={"Allow": "GET, HEAD"})
     if request.GET.get("shallow", "").lower() in ("1", "true"):  # SPEC §1.4 query booleans
         return _json({"success": True, "data": {"status": "alive", "version": settings.APP_VERSION}})
     result = cached_checks()

@@ -70,6 +70,10 @@ class RequestContextMiddleware:
         for header in ("Server", "X-Powered-By"):
             if header in response:
                 del response[header]
+        if "Allow" in response:
+            # DRF lists OPTIONS, but OPTIONS is only ever answered as a CORS preflight (before routing, §2.1 step 2);
+            # a bare OPTIONS is 405 like any method not served, so `Allow` lists only what is served (step 7a).
+            response["Allow"] = ", ".join(m for m in map(str.strip, response["Allow"].split(",")) if m != "OPTIONS")
         self._log(request, response, started)
         return response
 

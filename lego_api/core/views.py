@@ -1,12 +1,15 @@
-"""Small core views: C2 CSRF token and C4 JWKS."""
+"""Small core views: the `/` index, C2 CSRF token and C4 JWKS, and `allow_methods` for plain Django views."""
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
+from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
@@ -15,15 +18,55 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from lego_api.core.csrf import CSRF_COOKIE, CSRF_MAX_AGE, TOKEN_RE
-from lego_api.core.envelope import success
+from lego_api.core.envelope import encode, finish_body, success
 from lego_api.core.exceptions import MethodNotAllowed
 from lego_api.core.jwt_keys import local_key
 
 
+def allow_methods(*methods: str) -> Callable:
+    """For plain Django views (not DRF): any other method is 405 in the envelope with `Allow` (SPEC §2.1 step 7a).
+
+    HEAD comes with GET. The view is exempt from Django's CSRF check: these routes are not cookie-authenticated,
+    and an unsafe method must reach the 405 rather than Django's HTML CSRF page.
+    """
+    allowed = {method.upper() for method in methods}
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    order = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+    allow_header = ", ".join(sorted(allowed, key=lambda method: order.index(method) if method in order else 99))
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method not in allowed:
+                raise MethodNotAllowed(f'Method "{request.method}" not allowed', headers={"Allow": allow_header})
+            return view(request, *args, **kwargs)
+
+        return csrf_exempt(wrapped)
+
+    return decorate
+
+
+@allow_methods("GET")
+def index_view(request: HttpRequest) -> HttpResponse:
+    """`GET /`: where things are, for someone who opens the server's address (public, not rate limited)."""
+    links = {"health": "/health", "docs": "/api/docs/", "schema": "/api/schema/", "csrf": "/api/csrf"}
+    if settings.IS_LOCAL:  # deployed stages do not advertise the admin's path
+        links["admin"] = f"/{settings.ADMIN_URL}"
+    if settings.LOCAL_AUTH_ENABLED:
+        links["jwks"] = "/.well-known/jwks.json"
+    data = {
+        "name": "LEGO Projects API",
+        "version": settings.APP_VERSION,
+        "environment": settings.ENVIRONMENT,
+        "links": {name: request.build_absolute_uri(path) for name, path in links.items()},
+    }
+    return HttpResponse(encode(finish_body({"success": True, "data": data})), content_type="application/json")
+
+
+@allow_methods("GET")
 def jwks_view(request: HttpRequest) -> HttpResponse:
     """C4: the bare JWKS document (no envelope: JWKS clients expect this exact format)."""
-    if request.method not in ("GET", "HEAD"):
-        raise MethodNotAllowed(f'Method "{request.method}" not allowed', headers={"Allow": "GET, HEAD"})
     response = HttpResponse(json.dumps({"keys": [local_key().public_jwk]}), content_type="application/json")
     response["Cache-Control"] = "public, max-age=300"
     return response
@@ -42,7 +85,7 @@ def jwks_view(request: HttpRequest) -> HttpResponse:
         )
     },
 )
-@api_view(["GET"])
+@api_view(["GET", "HEAD"])
 @authentication_classes([])
 @permission_classes([AllowAny])
 def csrf_token_view(request: Request) -> Response:

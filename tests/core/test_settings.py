@@ -4,6 +4,7 @@ defaults, and which source wins. Each case runs in a fresh process with an envir
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import secrets
@@ -291,3 +292,119 @@ def test_secrets_id_may_be_an_ssm_path(tmp_path, moto_env):
 
     values = settings_in(env, tmp_path, "SECRET_KEY", "ALLOWED_HOSTS")
     assert values == {"SECRET_KEY": "k" * 64, "ALLOWED_HOSTS": ["ssm.example.com"]}
+
+
+# --- Values that do not parse stop start-up (issue #7, defect 12) ----------------------------------------------------
+
+SETTINGS_FILE = PROJECT_ROOT / "lego_api" / "settings.py"
+# Per parser: a typo it must refuse, and values it must take.
+TYPOS = {
+    "env_bool": ["flase", "ture", "2", "enabled"],
+    "env_int": ["12x", "1.5", "1e3", "ten", "-1"],
+    "env_rate": ["100", "100/15min", "100 / 900", "0/900", "100/0", "100/900/1"],
+    "env_choice": ["nope"],
+    "env_origins": ["localhost:5173", "http://localhost:5173/", "https://app.example.com/path", "ftp://x.example.com"],
+}
+
+
+def parsed_variables() -> dict[str, str]:
+    """Every variable settings.py reads through a parsing helper, with the helper's name: read from the source, so a
+    variable added later is covered without editing this test."""
+    found = {}
+    for node in ast.walk(ast.parse(SETTINGS_FILE.read_text())):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in TYPOS:
+            first = node.args[0]
+            assert isinstance(first, ast.Constant), f"line {node.lineno}: name the variable literally"
+            found[first.value] = node.func.id
+    return found
+
+
+def settings_outcomes(cases: list[tuple[str, str]], tmp_path: Path) -> list[str | None]:
+    """For each (variable, value), run settings.py with only that variable set: None, or the ImproperlyConfigured
+    message. One fresh process runs them all (each case executes the settings module anew)."""
+    code = (
+        "import json, os, runpy, sys\n"
+        "from django.core.exceptions import ImproperlyConfigured\n"
+        "outcomes = []\n"
+        "for name, value in json.loads(sys.argv[1]):\n"
+        "    os.environ[name] = value\n"
+        "    try:\n"
+        "        runpy.run_path(sys.argv[2])\n"
+        "        outcomes.append(None)\n"
+        "    except ImproperlyConfigured as exc:\n"
+        "        outcomes.append(str(exc))\n"
+        "    del os.environ[name]\n"
+        "print(json.dumps(outcomes))\n"
+    )
+    result = run(["-c", code, json.dumps(cases), str(SETTINGS_FILE)], {}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_the_parsed_variables_are_found():
+    variables = parsed_variables()
+    assert variables["RATE_LIMIT_ENABLED"] == "env_bool"
+    assert variables["DB_CONN_MAX_AGE"] == "env_int"
+    assert variables["RATE_LIMIT_UPLOAD"] == "env_rate"
+    assert variables["LOG_LEVEL"] == "env_choice"
+    assert variables["CORS_ALLOWED_ORIGINS"] == "env_origins"
+    assert len(variables) >= 20
+
+
+def test_a_value_that_does_not_parse_stops_start_up_naming_its_variable(tmp_path):
+    cases = [(name, typo) for name, parser in parsed_variables().items() for typo in TYPOS[parser]]
+    for (name, typo), outcome in zip(cases, settings_outcomes(cases, tmp_path), strict=True):
+        assert outcome is not None, f"{name}={typo!r} was accepted"
+        assert name in outcome and repr(typo) in outcome, outcome
+
+
+def test_the_accepted_spellings_parse(tmp_path):
+    cases = [
+        ("RATE_LIMIT_ENABLED", "FALSE"),
+        ("RATE_LIMIT_ENABLED", " off "),
+        ("RATE_LIMIT_ENABLED", "0"),
+        ("TASKS_EAGER", "Yes"),
+        ("TASKS_EAGER", "1"),
+        ("DB_CONN_MAX_AGE", "0"),
+        ("IMAGE_MAX_PIXELS", " 1000 "),
+        ("RATE_LIMIT_GENERAL", "1000/60"),
+        ("LOG_LEVEL", "DEBUG"),
+        ("CORS_ALLOWED_ORIGINS", "https://app.example.com, http://localhost:5173, http://[::1]:3000"),
+    ]
+    assert settings_outcomes(cases, tmp_path) == [None] * len(cases)
+    values = settings_in(
+        {"RATE_LIMIT_ENABLED": "Off", "TASKS_EAGER": "yes", "DB_CONN_MAX_AGE": " 7 "},
+        tmp_path,
+        "RATE_LIMIT_ENABLED",
+        "TASKS_EAGER",
+        "DATABASES",
+    )
+    assert values["RATE_LIMIT_ENABLED"] is False and values["TASKS_EAGER"] is True
+    assert values["DATABASES"]["default"]["CONN_MAX_AGE"] == 7
+
+
+def test_a_typo_in_rate_limit_enabled_stops_manage_py(tmp_path):
+    """The reported case: `RATE_LIMIT_ENABLED=flase` used to switch the limiter off without a word."""
+    result = manage({"RATE_LIMIT_ENABLED": "flase"}, tmp_path, "check")
+    assert_refused(result, "RATE_LIMIT_ENABLED", "'flase'")
+
+
+@pytest.mark.parametrize(
+    "url,words",
+    [
+        ("postgres://lego:secret@db.example.com:notaport/lego", ["DATABASE_URL", "not a valid database URL"]),
+        ("mysql://lego:secret@db.example.com/lego", ["DATABASE_URL", "PostgreSQL"]),
+        ("db.example.com/lego", ["DATABASE_URL"]),
+    ],
+)
+def test_a_database_url_that_does_not_parse_is_refused_without_showing_it(tmp_path, url, words):
+    [outcome] = settings_outcomes([("DATABASE_URL", url)], tmp_path)
+    assert outcome is not None
+    for word in words:
+        assert word in outcome
+    assert "secret" not in outcome
+
+
+def test_site_url_must_be_absolute(tmp_path):
+    [outcome] = settings_outcomes([("SITE_URL", "api.example.com")], tmp_path)
+    assert outcome is not None and "SITE_URL" in outcome
