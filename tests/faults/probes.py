@@ -1,0 +1,202 @@
+"""What the fault suite does to the services and what it reads back: outages (a service `stopped`, or `paused` with
+SIGSTOP, which is what a hung server or a network partition looks like), a trigger that starts one in the middle of a
+request, and probes of what the bucket and the database hold afterwards (SPEC §5.3, §6.1, §7.1)."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import requests
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from lego_api.core import health
+from lego_api.devstack import Service
+from mocs.models import MocFile, MocFileStatus
+from tests.helpers import assert_error, stored_keys, user_prefix
+from tests.samples import PDF
+
+MB = 1_048_576
+OUTAGES = ["stopped", "paused"]
+
+
+# --- Outages --------------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def outage(service: Service, kind: str) -> Iterator[None]:
+    """The service `stopped` (connections refused) or `paused` (connections accepted, nothing answered) for the
+    block; started again (same port and data) or resumed after it, whatever the block raised."""
+    with service.stopped() if kind == "stopped" else service.paused():
+        yield
+
+
+def begin_outage(service: Service, kind: str) -> None:
+    service.stop() if kind == "stopped" else service.pause()
+
+
+def end_outage(service: Service, kind: str) -> None:
+    service.start() if kind == "stopped" else service.resume()
+
+
+class Trigger:
+    """Runs `action` once, from a thread, as soon as `condition()` holds (polled); `fired` says whether it did."""
+
+    def __init__(self, condition: Callable[[], bool], action: Callable[[], None], *, poll: float = 0.005) -> None:
+        self.fired = threading.Event()
+        self._stop = threading.Event()
+        self._condition, self._action, self._poll = condition, action, poll
+        self._thread = threading.Thread(target=self._run, name="fault-trigger", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                ready = self._condition()
+            except Exception:  # a probe that fails is "not yet"
+                ready = False
+            if ready:
+                self._action()
+                self.fired.set()
+                return
+            time.sleep(self._poll)
+
+    def __enter__(self) -> Trigger:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+# --- The application as a warm Lambda runs it ----------------------------------------------------------------------
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class LiveApp:
+    """The project's WSGI application served by one thread on loopback, as a warm Lambda serves it: one process,
+    requests one after another, one persistent database connection reused across them (`CONN_MAX_AGE` with
+    `CONN_HEALTH_CHECKS`), and Django's request signals running as in production (the test client turns off the
+    ones that close broken connections). `request()` answers the response, or raises if none comes within a minute."""
+
+    def __init__(self) -> None:
+        from django.core.wsgi import get_wsgi_application
+
+        self._server = make_server("127.0.0.1", 0, get_wsgi_application(), handler_class=_QuietHandler)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._serve, name="live-app", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        from django.db import connections
+
+        try:
+            self._server.serve_forever(poll_interval=0.05)
+        finally:
+            connections.close_all()  # this thread's connection: the test database is dropped at the end
+
+    def request(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return requests.request(method, self.url + path, headers=headers, timeout=60, **kwargs)
+
+    def get(self, path: str, token: str | None = None) -> requests.Response:
+        return self.request("GET", path, token)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._thread.join()
+        self._server.server_close()
+
+
+# --- Health ---------------------------------------------------------------------------------------------------
+
+
+def fresh_health(client):
+    """`GET /health` checked now, not the result memoised for 10 s (`client`: the test client or a `LiveApp`)."""
+    health.reset_memo()
+    return client.get("/health")
+
+
+def component(response, name: str) -> dict:
+    """One component of a health answer, healthy (in `data`) or unhealthy (in `error.details`)."""
+    body = response.json()
+    data = body["data"] if body["success"] else body["error"]["details"]
+    return data["components"][name]
+
+
+def health_during_and_after(client, service: Service, kind: str) -> tuple:
+    """Fresh `/health` answers during the outage and after it."""
+    with outage(service, kind):
+        during = fresh_health(client)
+    return during, fresh_health(client)
+
+
+def assert_degraded_then_healthy(during, after, name: str) -> None:
+    """During: 200 `degraded` with the component down (its error the exception class: refused or timed out) and the
+    database up; after: `healthy`, the component up."""
+    assert during.status_code == 200
+    assert during.json()["data"]["status"] == "degraded"
+    assert component(during, name)["status"] == "down"
+    assert component(during, name)["error"]
+    assert component(during, "database")["status"] == "up"
+    assert after.json()["data"]["status"] == "healthy"
+    assert component(after, name)["status"] == "up"
+
+
+def assert_internal_error(response) -> None:
+    """The SPEC §1.2 500 envelope (what an outage is to an API route), JSON whatever failed, with a request id."""
+    assert response.headers["Content-Type"] == "application/json"
+    assert_error(response, 500, "INTERNAL_ERROR", "An unexpected error occurred")
+    assert response.json()["requestId"]
+
+
+# --- Content --------------------------------------------------------------------------------------------------
+
+
+def moc_fields(title: str) -> dict:
+    """A valid M2 body (a MOC needs its author, parts count, theme and set number)."""
+    return {
+        "type": "moc",
+        "title": title,
+        "author": "Jane Builder",
+        "partsCount": 120,
+        "theme": "City",
+        "setNumber": "M",
+    }
+
+
+def large_pdf(megabytes: int, name: str = "manual.pdf") -> SimpleUploadedFile:
+    """A valid PDF padded to `megabytes` (a 12 MB one takes long enough to write for an outage to begin before the
+    next file of the same request)."""
+    body = PDF.removesuffix(b"%%EOF\n") + b"%" + b"0" * (megabytes * MB) + b"\n%%EOF\n"
+    return SimpleUploadedFile(name, body, content_type="application/pdf")
+
+
+# --- What the bucket and the database hold ------------------------------------------------------------------------
+
+
+def bucket_keys(owner: str) -> set[str]:
+    """Every object the bucket holds for the owner's MOCs, listed by SeaweedFS itself (not through our code)."""
+    return set(stored_keys(user_prefix(owner)))
+
+
+def file_rows(owner: str) -> list[MocFile]:
+    return list(MocFile.objects.filter(moc__user_id=owner))
+
+
+def rows_missing_objects(owner: str) -> set[str]:
+    """Keys of `ready` file rows whose object is not in the bucket (a pending row's object is the client's to PUT)."""
+    ready = {row.file_url for row in file_rows(owner) if row.status == MocFileStatus.READY}
+    return ready - bucket_keys(owner)
+
+
+def unreferenced_objects(owner: str) -> set[str]:
+    """Objects in the bucket that no file row (of any status) points at."""
+    return bucket_keys(owner) - {row.file_url for row in file_rows(owner)}

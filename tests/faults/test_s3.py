@@ -1,0 +1,216 @@
+"""S3 (SeaweedFS) stopped and paused before and during multi-file uploads: M11 with several files, M7 create with
+files and M10 finalize answer (a clean error envelope, or the files that were stored), lose nothing that answered 2xx,
+leave no row pointing at a missing object, and work again once storage is back without restarting anything (SPEC §4.2
+M7/M10/M11, §5.3, §5.4, §7.1).
+
+A storage outage is not the client's fault, so it is the SPEC §1.2 500 `INTERNAL_ERROR` (logged with the request
+id), never a 400 that would tell the client not to retry.
+
+"No object that no row points at" holds only where storage refused everything (stopped before the request). A request
+that fails after writing objects cannot delete them from storage that has gone away, and nothing retries the delete;
+a paused server may also complete, when it resumes, a write the client had given up on (seen with 12 MB bodies).
+Both leave objects no row references: a known defect, reported with issue #7, whose fix needs a retried deletion or
+a sweep of unreferenced objects. The stopped, interrupted cases fail deterministically and are its acceptance tests
+(strict xfail); the paused cases orphan or not depending on what the resumed server runs, so they check the rest.
+"""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from lego_api.core import storage
+from lego_api.devstack import Service
+from mocs.models import Moc, MocFile
+from tests.faults.probes import (
+    OUTAGES,
+    assert_degraded_then_healthy,
+    assert_internal_error,
+    bucket_keys,
+    end_outage,
+    health_during_and_after,
+    large_pdf,
+    moc_fields,
+    outage,
+    rows_missing_objects,
+    unreferenced_objects,
+)
+from tests.samples import CSV, PDF
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# API Gateway gives up on a request after 29 s. A failed write and the delete that undoes it must both have failed
+# by then, retries included, for the client to get an answer rather than a gateway timeout.
+GATEWAY_TIMEOUT_SECONDS = 29
+
+ORPHANED_OBJECTS = pytest.mark.xfail(
+    strict=True, reason="objects written before storage went away are orphaned: their cleanup delete is not retried"
+)
+INTERRUPTIONS = [pytest.param("stopped", marks=ORPHANED_OBJECTS), "paused"]
+
+
+def worst_case_seconds(client) -> float:
+    config = client.meta.config
+    retries = config.retries or {}
+    attempts = retries.get("total_max_attempts") or retries.get("max_attempts", 4) + 1
+    return attempts * (config.connect_timeout + config.read_timeout)
+
+
+@pytest.fixture
+def short_storage_timeouts(settings):
+    """Each storage call gives up after about 2 s (still with its retry) instead of the deployed 14 s, so that the
+    suite stays fast; what the tests assert does not depend on how long the calls wait."""
+    settings.S3_CONNECT_TIMEOUT = 1
+    settings.S3_READ_TIMEOUT = 1
+    settings.S3_MAX_ATTEMPTS = 2
+
+
+def upload_files(api, moc: Moc, megabytes: int = 1):
+    """M11 with three instruction files (12 MB ones take long enough to write for an outage to start in between)."""
+    files = [large_pdf(megabytes, f"part-{index}.pdf") for index in range(3)]
+    return api.post(f"/api/mocs/{moc.id}/files", {"files": files, "fileType": "instruction"}, format="multipart")
+
+
+def create_with_files(api, megabytes: int = 1):
+    """M7 with three instruction files and a parts list."""
+    data = {
+        **moc_fields("Coffee Truck"),
+        "instructionsFile": [large_pdf(megabytes, f"part-{index}.pdf") for index in range(3)],
+        "partsLists": [SimpleUploadedFile("bricks.csv", CSV, content_type="text/csv")],
+    }
+    return api.post("/api/mocs/with-files", data, format="multipart")
+
+
+def assert_back_and_consistent(service: Service, kind: str, owner: str) -> None:
+    """Once the outage is over: every ready row has its object and (stopped only, see the module docstring: a
+    restarted server runs nothing it was sent before) no object is left that no row points at."""
+    end_outage(service, kind)
+    assert rows_missing_objects(owner) == set()
+    if kind == "stopped":
+        assert unreferenced_objects(owner) == set()
+
+
+# --- Bounded ------------------------------------------------------------------------------------------------------
+
+
+def test_storage_calls_fail_within_a_bounded_time():
+    """A paused S3 answers nothing; botocore's defaults (60 s reads, 4 attempts) held an upload for 4 minutes."""
+    assert 2 * worst_case_seconds(storage._client()) < GATEWAY_TIMEOUT_SECONDS
+    assert worst_case_seconds(storage._client(health=True)) <= 2 * storage.HEALTH_TIMEOUT_SECONDS
+
+
+# --- Storage out before the request ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", OUTAGES)
+def test_multi_file_upload_fails_cleanly_and_works_once_storage_is_back(
+    api, owner, moc, services, kind, short_storage_timeouts
+):
+    with outage(services.s3, kind):
+        during = upload_files(api, moc)
+    assert_internal_error(during)
+    assert not MocFile.objects.filter(moc=moc).exists()
+
+    after = upload_files(api, moc)
+    assert after.status_code == 201, after.content
+    assert after.json()["data"]["summary"] == {"total": 3, "succeeded": 3, "failed": 0}
+    assert MocFile.objects.filter(moc=moc, status="ready").count() == 3
+    assert_back_and_consistent(services.s3, kind, owner)
+
+
+@pytest.mark.parametrize("kind", OUTAGES)
+def test_create_with_files_keeps_nothing_and_works_once_storage_is_back(
+    api, owner, services, kind, short_storage_timeouts
+):
+    with outage(services.s3, kind):
+        during = create_with_files(api)
+    assert_internal_error(during)
+    assert not Moc.objects.filter(user_id=owner).exists()
+
+    after = create_with_files(api)
+    assert after.status_code == 201, after.content
+    assert len(after.json()["data"]["files"]) == 4
+    assert_back_and_consistent(services.s3, kind, owner)
+
+
+def declare_and_put(api) -> tuple[str, list[str]]:
+    """M8 with two files, both PUT to their presigned URLs while storage is up: (mocId, fileIds)."""
+    files = [
+        {"filename": "truck.pdf", "fileType": "instruction", "mimeType": "application/pdf", "size": len(PDF)},
+        {"filename": "bricks.csv", "fileType": "parts-list", "mimeType": "text/csv", "size": len(CSV)},
+    ]
+    body = {**moc_fields("Presigned Truck"), "files": files}
+    response = api.post("/api/mocs/with-files/initialize", body, format="json")
+    assert response.status_code == 201, response.content
+    data = response.json()["data"]
+    for upload_url, content in zip(data["uploadUrls"], [PDF, CSV], strict=True):
+        put = requests.put(upload_url["uploadUrl"], data=content, headers=upload_url["headers"], timeout=10)
+        assert put.status_code == 200, put.text
+    return data["mocId"], [upload_url["fileId"] for upload_url in data["uploadUrls"]]
+
+
+@pytest.mark.parametrize("kind", OUTAGES)
+def test_finalize_changes_nothing_and_works_once_storage_is_back(api, owner, services, kind, short_storage_timeouts):
+    moc_id, file_ids = declare_and_put(api)
+    body = {"uploadedFiles": [{"fileId": file_id, "success": True} for file_id in file_ids]}
+
+    with outage(services.s3, kind):
+        during = api.post(f"/api/mocs/{moc_id}/finalize", body, format="json")
+    assert_internal_error(during)
+    assert set(MocFile.objects.filter(moc_id=moc_id).values_list("status", flat=True)) == {"pending"}
+
+    after = api.post(f"/api/mocs/{moc_id}/finalize", body, format="json")
+    assert after.status_code == 200, after.content
+    assert {file["status"] for file in after.json()["data"]["files"]} == {"ready"}
+    assert len(bucket_keys(owner)) == 2  # finalize writes no object of its own: none can be orphaned
+    assert_back_and_consistent(services.s3, kind, owner)
+
+
+# --- Storage out in the middle of the request ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", INTERRUPTIONS)
+def test_multi_file_upload_interrupted_after_its_first_object(
+    api, owner, moc, services, kind, outage_when, short_storage_timeouts
+):
+    """Storage goes away as soon as the first object is in the bucket, while the next ones are being written."""
+    first_object_stored = lambda: bool(bucket_keys(owner))  # noqa: E731
+    with outage_when(services.s3, kind, first_object_stored) as trigger:
+        response = upload_files(api, moc, megabytes=12)
+    assert trigger.fired.is_set()
+
+    if response.status_code == 201:  # storage went away only after the last write: all of it is kept
+        uploaded = {file["id"] for file in response.json()["data"]["uploaded"]}
+        assert uploaded == {str(pk) for pk in MocFile.objects.filter(moc=moc).values_list("pk", flat=True)}
+    else:
+        assert_internal_error(response)
+        assert not MocFile.objects.filter(moc=moc).exists()
+    assert_back_and_consistent(services.s3, kind, owner)
+
+
+@pytest.mark.parametrize("kind", INTERRUPTIONS)
+def test_create_with_files_interrupted_after_its_first_object(
+    api, owner, services, kind, outage_when, short_storage_timeouts
+):
+    """M7 is all or nothing: a create that fails keeps no MOC and no row."""
+    first_object_stored = lambda: bool(bucket_keys(owner))  # noqa: E731
+    with outage_when(services.s3, kind, first_object_stored) as trigger:
+        response = create_with_files(api, megabytes=12)
+    assert trigger.fired.is_set()
+
+    if response.status_code == 201:  # storage went away only after the last write
+        assert Moc.objects.filter(user_id=owner).count() == 1
+    else:
+        assert_internal_error(response)
+        assert not Moc.objects.filter(user_id=owner).exists()
+    assert_back_and_consistent(services.s3, kind, owner)
+
+
+# --- Health ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", OUTAGES)
+def test_health_reports_storage_down_then_up(client, services, kind):
+    during, after = health_during_and_after(client, services.s3, kind)
+    assert_degraded_then_healthy(during, after, "storage")
