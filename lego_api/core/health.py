@@ -16,6 +16,7 @@ from lego_api.core.exceptions import ServiceUnavailable
 from lego_api.core.views import allow_methods
 
 MEMO_SECONDS = 10.0
+CHECK_TIMEOUT_SECONDS = 2.0  # each check's budget (SPEC §7.1)
 _memo: dict[str, Any] = {"at": 0.0, "result": None}
 _memo_lock = threading.Lock()
 
@@ -48,9 +49,6 @@ def check_database() -> None:
         raise TimeoutError(f"no answer from the database in {CHECK_TIMEOUT_SECONDS:g} s")
     if outcome[0] is not None:
         raise outcome[0]
-
-
-CHECK_TIMEOUT_SECONDS = 2.0
 
 
 def check_cache() -> str | None:
