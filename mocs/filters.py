@@ -1,18 +1,20 @@
-"""Query filters of M1 `GET /api/mocs` (SPEC §4.2): `tag`, `type` and the `search` text, validated (a bad value is
-a 400 VALIDATION_ERROR on that parameter)."""
+"""Query filters of M1 `GET /api/mocs` (SPEC §4.2): `tag`, `type` and the `search` text, validated by the core text
+rule (a bad value is a 400 VALIDATION_ERROR on that parameter). Pass `lego_api.core.fields.query_params(request)`
+as the data."""
 
 from __future__ import annotations
 
 import django_filters
 from django.db.models import QuerySet
 
+from lego_api.core.fields import TextChoiceFilter, TextFilter
 from mocs.models import Moc, MocType
 
 
 class MocFilter(django_filters.FilterSet):
-    tag = django_filters.CharFilter(method="filter_tag", max_length=50, help_text="Exact tag (lower-cased).")
-    type = django_filters.ChoiceFilter(choices=MocType.choices, help_text="`moc` or `set`.")
-    search = django_filters.CharFilter(
+    tag = TextFilter(method="filter_tag", max_length=50, help_text="Exact tag (lower-cased).")
+    type = TextChoiceFilter(choices=MocType.choices, help_text="`moc` or `set`.")
+    search = TextFilter(
         method="filter_search", max_length=200, help_text="Full-text search, ranked by relevance (SPEC §6.2)."
     )
 

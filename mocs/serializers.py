@@ -3,8 +3,6 @@ renderer camelCases them."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,20 +10,31 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.http import QueryDict
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from lego_api.core.casing import to_snake
+from lego_api.core.fields import BooleanField, TimestampField, parse_string_array, text_error
 from lego_api.core.storage import render_url
 from mocs.models import Moc, MocFile, MocFileStatus, MocFileType, MocPart, MocPartsList, MocType
 
 
 class FileReferenceField(serializers.CharField):
-    """A file-reference column rendered as a readable URL (SPEC §5.3)."""
+    """A file-reference column rendered as a readable URL (SPEC §5.3). With `filename_source`, a download URL names
+    the file after that attribute of the row (the original name) rather than its key."""
 
-    def to_representation(self, value: str | None) -> str | None:
-        return render_url(value, request=self.context.get("request"))
+    def __init__(self, *, filename_source: str | None = None, **kwargs: Any) -> None:
+        self.filename_source = filename_source
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance: Any) -> Any:
+        key = super().get_attribute(instance)
+        filename = getattr(instance, self.filename_source) if self.filename_source else None
+        return (key, filename)
+
+    def to_representation(self, value: tuple[str | None, str | None]) -> str | None:
+        key, filename = value
+        return render_url(key, request=self.context.get("request"), filename=filename)
 
 
 class MocSerializer(serializers.ModelSerializer):
@@ -59,7 +68,7 @@ class MocSerializer(serializers.ModelSerializer):
 
 class MocFileSerializer(serializers.ModelSerializer):
     moc_id = serializers.UUIDField(read_only=True)
-    file_url = FileReferenceField()
+    file_url = FileReferenceField(filename_source="original_filename")
 
     class Meta:
         model = MocFile
@@ -244,51 +253,12 @@ class StrictIntegerField(EmptyIsNullMixin, serializers.IntegerField):
         self.fail("invalid")
 
 
-class FlexibleBooleanField(EmptyIsNullMixin, serializers.BooleanField):
-    """true/false, or the strings `true`/`false`/`1`/`0` in any case (multipart); empty is null."""
-
-    default_error_messages = {"invalid": "Must be true, false, 1 or 0."}
-
-    def to_internal_value(self, data: Any) -> bool:
-        if isinstance(data, bool):
-            return data
-        if isinstance(data, int) and data in (0, 1):
-            return bool(data)
-        if isinstance(data, str):
-            word = data.strip().lower()
-            if word in ("true", "1"):
-                return True
-            if word in ("false", "0"):
-                return False
-        self.fail("invalid")
+class NullableBooleanField(EmptyIsNullMixin, BooleanField):
+    """The SPEC §1.4 boolean (`lego_api.core.fields.BooleanField`); empty is null."""
 
 
-@extend_schema_field(OpenApiTypes.DATETIME)
-class UtcDateTimeField(EmptyIsNullMixin, serializers.Field):
-    """ISO 8601 in, aware UTC out (SPEC §1.5): an offset or `Z` is converted, no zone means UTC, and a date alone
-    means 00:00:00Z. Empty is null."""
-
-    default_error_messages = {"invalid": "Must be an ISO 8601 date or date-time."}
-
-    def to_internal_value(self, data: Any) -> dt.datetime:
-        if isinstance(data, dt.datetime):
-            value = data
-        elif isinstance(data, str):
-            try:
-                value = dt.datetime.fromisoformat(data.strip())
-            except ValueError:
-                self.fail("invalid")
-        else:
-            self.fail("invalid")
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        try:
-            return value.astimezone(dt.UTC)
-        except OverflowError:  # an offset that moves year 1 or 9999 out of range (`0001-01-01T00:00:00+01:00`)
-            self.fail("invalid")
-
-    def to_representation(self, value: dt.datetime) -> dt.datetime:
-        return value
+class UtcDateTimeField(EmptyIsNullMixin, TimestampField):
+    """The SPEC §1.5 input timestamp (`lego_api.core.fields.TimestampField`): UTC, years 1000-9999; empty is null."""
 
 
 @extend_schema_field({"type": "array", "items": {"type": "string", "maxLength": MAX_TAG_LENGTH}, "maxItems": MAX_TAGS})
@@ -301,7 +271,6 @@ class TagsField(serializers.Field):
         "not_a_string": "Each tag must be a string.",
         "too_many": f"At most {MAX_TAGS} tags are allowed.",
         "too_long": f"Each tag must be at most {MAX_TAG_LENGTH} characters.",
-        "null_characters": "Null characters are not allowed.",
     }
 
     def __init__(self, **kwargs: Any) -> None:
@@ -314,14 +283,12 @@ class TagsField(serializers.Field):
         return super().validate_empty_values(data)
 
     @staticmethod
-    def _json_array(value: str) -> list[Any] | None:
-        if not value.lstrip().startswith("["):
-            return None
+    def _json_array(value: str) -> list[str] | None:
+        """One value holding a JSON array string; a value that starts with `[` must parse (SPEC §1.4)."""
         try:
-            parsed = json.loads(value)
-        except ValueError:
-            return None
-        return parsed if isinstance(parsed, list) else None
+            return parse_string_array(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
     def to_internal_value(self, data: Any) -> list[str]:
         if isinstance(data, str):
@@ -337,8 +304,9 @@ class TagsField(serializers.Field):
         for item in data:
             if not isinstance(item, str):
                 self.fail("not_a_string")
-            if "\x00" in item:  # jsonb cannot hold U+0000: a 400 here, not a database error
-                self.fail("null_characters")
+            message = text_error(item)  # jsonb can hold neither U+0000 nor a lone surrogate
+            if message is not None:
+                raise serializers.ValidationError(message)
             tag = item.strip().lower()
             if tag and tag not in tags:
                 tags.append(tag)
@@ -396,7 +364,7 @@ class MocWriteSerializer(serializers.Serializer):
     brand = OptionalTextField(max_length=255)
     set_number = OptionalTextField(max_length=50)
     release_year = StrictIntegerField(min_value=1950)
-    retired = FlexibleBooleanField()
+    retired = NullableBooleanField()
     tags = TagsField()
     thumbnail_url = HttpUrlField()
 

@@ -16,10 +16,11 @@ from lego_api.core.exceptions import ApiError
 
 
 def format_timestamp(value: dt.datetime) -> str:
-    """UTC `YYYY-MM-DDTHH:mm:ss.sssZ`, always three fractional digits (SPEC §1.5)."""
+    """UTC `YYYY-MM-DDTHH:mm:ss.sssZ`: a four-digit year (zero-padded; `strftime("%Y")` is not) and always three
+    fractional digits (SPEC §1.5)."""
     if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="milliseconds") + "Z"
 
 
 def now_timestamp() -> str:

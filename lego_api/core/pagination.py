@@ -8,23 +8,7 @@ from typing import Any
 from rest_framework.pagination import BasePagination
 
 from lego_api.core.envelope import success
-from lego_api.core.exceptions import ValidationFailed
-
-
-def parse_int_param(params, name: str, *, default: int, minimum: int, maximum: int | None = None) -> int:
-    """A query integer of decimal digits only, within bounds, else 400 on that field."""
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    raw = raw.strip()
-    if not (raw.isascii() and raw.isdigit()):
-        raise ValidationFailed.on_field(name, "Must be a whole number.")
-    value = int(raw)
-    if value < minimum:
-        raise ValidationFailed.on_field(name, f"Must be at least {minimum}.")
-    if maximum is not None and value > maximum:
-        raise ValidationFailed.on_field(name, f"Must be at most {maximum}.")
-    return value
+from lego_api.core.fields import query_int
 
 
 def page_meta(total: int, page: int, limit: int) -> dict[str, int]:
@@ -36,10 +20,8 @@ class PagePagination(BasePagination):
     max_limit = 100
 
     def get_page_params(self, request) -> tuple[int, int]:
-        page = parse_int_param(request.query_params, "page", default=1, minimum=1)
-        limit = parse_int_param(
-            request.query_params, "limit", default=self.default_limit, minimum=1, maximum=self.max_limit
-        )
+        page = query_int(request, "page", default=1, minimum=1)
+        limit = query_int(request, "limit", default=self.default_limit, minimum=1, maximum=self.max_limit)
         return page, limit
 
     def paginate_queryset(self, queryset, request, view=None):

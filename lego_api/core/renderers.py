@@ -8,6 +8,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 
 from lego_api.core.envelope import encode, finish_body
+from lego_api.core.parsers import parse_empty_bodies
 
 
 class EnvelopeJSONRenderer(BaseRenderer):
@@ -24,9 +25,14 @@ class EnvelopeJSONRenderer(BaseRenderer):
 
 
 class IgnoreAcceptNegotiation(DefaultContentNegotiation):
-    """SPEC §1.8: `Accept` is ignored. An explicit `?format=` (the OpenAPI view's) is still honoured."""
+    """SPEC §1.8: `Accept` is ignored. An explicit `?format=` (the OpenAPI view's) is still honoured.
+
+    DRF negotiates once per request before the view runs, and this class is the project's negotiation for every
+    view, so it is also where an empty body is handed to the parsers (`parse_empty_bodies`, SPEC §1.8).
+    """
 
     def select_renderer(self, request, renderers, format_suffix=None):
+        parse_empty_bodies(request)
         requested = format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
         # A format no renderer offers is ignored like any unknown query value (DRF would answer 404), and `Accept`
         # never narrows the choice (DRF would answer 406).

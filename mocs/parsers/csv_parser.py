@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from operator import itemgetter
 
 from mocs.parsers.detect import decode_text, detect_delimiter
@@ -15,6 +16,7 @@ from mocs.parsers.types import (
     COLOR,
     COLOR_MAX_LENGTH,
     COMMON_QUANTITIES,
+    CSV_PARSE_ERROR,
     FORMAT_GENERIC_CSV,
     FORMAT_HEADERLESS_CSV,
     FORMAT_PICK_A_BRICK_CSV,
@@ -22,6 +24,7 @@ from mocs.parsers.types import (
     FORMAT_STANDARD_CSV,
     IS_SPARE,
     MAX_ROWS,
+    MESSAGE_UNTERMINATED_QUOTE,
     MISSING_COLUMN,
     PART_ID,
     PART_ID_MAX_LENGTH,
@@ -53,7 +56,15 @@ HEADERLESS_COLUMNS: dict[str, int] = {PART_ID: 0, QUANTITY: 1, COLOR: 2, PART_NA
 # Record fields in the order check_record() takes them.
 RECORD_FIELDS = (PART_ID, QUANTITY, COLOR, PART_NAME, CATEGORY, IS_SPARE)
 REQUIRED_FIELDS = (PART_ID, QUANTITY)
+
+# csv.reader refuses a cell over csv.field_size_limit() (128 Ki characters by default). Every cell is checked by the
+# record rules whatever its length, and an unterminated quote must be reported where it opened however much of the
+# file it swallowed, so the limit is lifted well past the largest parts list (10 MB). It is process-wide; nothing
+# else here reads CSV.
+CELL_MAX_CHARS = 64 * 1024 * 1024
+csv.field_size_limit(max(csv.field_size_limit(), CELL_MAX_CHARS))
 FIELD_TOO_LONG_MESSAGE = f"a cell is longer than {csv.field_size_limit()} characters"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what io.StringIO(newline="") splits lines on
 
 _NORMALISE_TABLE = str.maketrans("", "", " _-.")
 
@@ -90,10 +101,25 @@ def _is_empty(row: Sequence[str]) -> bool:
     return not any(cell.strip() for cell in row)
 
 
+def _lines(text: str, ended: list[bool]) -> Iterator[str]:
+    """The text's physical lines for csv.reader, noting in `ended` when they run out. csv.reader hands back a record
+    still inside a quoted field at the end of the file as if it were complete; a record read after the end is that."""
+    yield from io.StringIO(text, newline="")
+    ended.append(True)
+
+
+def unterminated_quote_error(line: int, row: Sequence[str]) -> ParseError:
+    """SPEC §5.6: the record starting at `line` ended inside a quoted field. That field is its last cell; cells before
+    it can span lines only inside quotes, so their line breaks give the line where the open quote is."""
+    opened = line + sum(len(_LINE_BREAK.findall(cell)) for cell in row[:-1])
+    return ParseError(opened, None, CSV_PARSE_ERROR, MESSAGE_UNTERMINATED_QUOTE)
+
+
 def parse_csv(content: bytes, *, max_rows: int = MAX_ROWS) -> ParseResult:
     """Parse a CSV parts list. Line numbers are 1-based physical lines; a multi-line record reports its first line."""
     text = decode_text(content)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=detect_delimiter(text))
+    ended: list[bool] = []
+    reader = csv.reader(_lines(text, ended), delimiter=detect_delimiter(text))
     result = ParseResult(FORMAT_HEADERLESS_CSV)
     errors = result.errors
     parts = result.parts
@@ -104,6 +130,9 @@ def parse_csv(content: bytes, *, max_rows: int = MAX_ROWS) -> ParseResult:
         for first_row in reader:
             first_line = last_line + 1
             last_line = reader.line_num
+            if ended:
+                errors.append(unterminated_quote_error(first_line, first_row))
+                return result
             if first_row and not _is_empty(first_row):
                 break
         else:
@@ -132,6 +161,9 @@ def parse_csv(content: bytes, *, max_rows: int = MAX_ROWS) -> ParseResult:
         for row in rows:
             line = last_line + 1
             last_line = reader.line_num
+            if ended:
+                errors.append(unterminated_quote_error(line, row))
+                break
             if not row:  # a blank line
                 continue
             if len(row) < width:
@@ -169,7 +201,7 @@ def parse_csv(content: bytes, *, max_rows: int = MAX_ROWS) -> ParseResult:
             if part is not None:  # valid after all, e.g. a quantity over 1000 or with leading zeros
                 parts.append(part)
     except csv.Error:
-        # Only a cell over csv.field_size_limit() gets here, far over any field's limit.
+        # Only a cell over csv.field_size_limit() gets here (CELL_MAX_CHARS), far over any field's limit.
         errors.append(ParseError(last_line + 1, None, VALUE_TOO_LONG, FIELD_TOO_LONG_MESSAGE))
         return result
 

@@ -27,6 +27,7 @@ INVALID_BOOLEAN = "INVALID_BOOLEAN"
 EMPTY_FILE = "EMPTY_FILE"
 TOO_MANY_ROWS = "TOO_MANY_ROWS"
 XML_PARSE_ERROR = "XML_PARSE_ERROR"
+CSV_PARSE_ERROR = "CSV_PARSE_ERROR"
 UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
 
 # Format labels (SPEC §5.6).
@@ -66,6 +67,7 @@ COMMON_QUANTITIES = {str(number): number for number in range(QUANTITY_MIN, 1001)
 
 MESSAGE_PART_ID_REQUIRED = "part id is required"
 MESSAGE_EMPTY_FILE = "File contains no parts"
+MESSAGE_UNTERMINATED_QUOTE = "Unterminated quoted field"
 
 
 @dataclass(slots=True)

@@ -19,7 +19,6 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError as DrfValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,6 +26,8 @@ from rest_framework.views import APIView
 from lego_api.core.casing import to_snake
 from lego_api.core.envelope import success
 from lego_api.core.exceptions import ValidationFailed
+from lego_api.core.fields import BooleanField, query_choice
+from lego_api.core.parsers import MultiPartParser
 from lego_api.core.schema import envelope
 from mocs.models import MocFileType, MocType
 from mocs.serializers import MocDetailSerializer, MocFileSerializer, MocSerializer, MocWriteSerializer
@@ -78,7 +79,7 @@ class FilesInitializeSerializer(serializers.Serializer):
 
 class FinalizeEntrySerializer(serializers.Serializer):
     file_id = serializers.UUIDField()
-    success = serializers.BooleanField()
+    success = BooleanField()
 
 
 class FinalizeSerializer(serializers.Serializer):
@@ -198,6 +199,7 @@ class MocCreateWithFilesView(APIView):
     """M7 `POST /api/mocs/with-files`: create a MOC with its files in one multipart request, all or nothing."""
 
     parser_classes = [MultiPartParser]
+    declared_errors = {"POST": (409,)}  # duplicate title (documented by lego_api.core.openapi)
 
     @extend_schema(
         operation_id="mocs_create_with_files",
@@ -243,6 +245,8 @@ class MocCreateWithFilesView(APIView):
 class MocInitializeView(APIView):
     """M8 `POST /api/mocs/with-files/initialize`: create a MOC and declare its files for presigned uploads."""
 
+    declared_errors = {"POST": (409,)}  # duplicate title
+
     @extend_schema(
         operation_id="mocs_initialize_with_files",
         summary="Create a MOC and get upload URLs for its files (M8)",
@@ -286,6 +290,8 @@ class MocInitializeView(APIView):
 
 class FilesInitializeView(APIView):
     """M9 `POST /api/mocs/{id}/files/initialize`: declare files of an existing MOC for presigned uploads."""
+
+    declared_errors = {"POST": (409,)}  # per-MOC caps
 
     @extend_schema(
         operation_id="mocs_files_initialize",
@@ -344,6 +350,7 @@ class FileUploadView(APIView):
     """M11 `POST /api/mocs/{id}/files`: one file (errors map directly) or several (each succeeds on its own)."""
 
     parser_classes = [MultiPartParser]
+    declared_errors = {"POST": (409,)}  # per-MOC caps, the thumbnail index
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         record_part_order(request)  # `fileType_{i}` counts parts in order of appearance, across both fields
@@ -498,9 +505,7 @@ class FileDownloadView(APIView):
     )
     def get(self, request: Request, id: str, file_id: str) -> Any:
         moc = moc_get_owned(user_id=request.user.id, moc_id=id)
-        format_ = request.query_params.get("format", "redirect")
-        if format_ not in DOWNLOAD_FORMATS:
-            raise ValidationFailed.on_field("format", f'"{format_}" is not a valid choice.')
+        format_ = query_choice(request, "format", DOWNLOAD_FORMATS, default="redirect")
         file = moc_file_get(moc=moc, file_id=file_id, include_pending=False)
         link = moc_file_download_link(file=file, request=request)
         if format_ == "redirect":

@@ -16,8 +16,8 @@ from rest_framework.views import APIView
 
 from lego_api.core.cache import CachedResult, cached_success
 from lego_api.core.envelope import success
-from lego_api.core.exceptions import ValidationFailed
-from lego_api.core.pagination import page_meta, parse_int_param
+from lego_api.core.fields import query_int, query_params, query_text
+from lego_api.core.pagination import page_meta
 from lego_api.core.schema import envelope
 from mocs.filters import MocFilter
 from mocs.models import Moc
@@ -62,6 +62,7 @@ class MocListCreateView(generics.ListCreateAPIView):
 
     serializer_class = MocSerializer
     filterset_class = MocFilter
+    declared_errors = {"POST": (409,)}  # duplicate title (documented by lego_api.core.openapi)
 
     queryset = Moc.objects.none()  # for the schema generator; requests use get_queryset()
 
@@ -83,7 +84,7 @@ class MocListCreateView(generics.ListCreateAPIView):
         return self.create(request, *args, **kwargs)
 
     def list(self, request: Request, *args, **kwargs) -> Response:
-        filterset = self.filterset_class(request.query_params, queryset=self.get_queryset(), request=request)
+        filterset = self.filterset_class(query_params(request), queryset=self.get_queryset(), request=request)
         if not filterset.is_valid():
             raise translate_validation(filterset.errors)
         page, limit = self.paginator.get_page_params(request)
@@ -157,11 +158,9 @@ class MocSearchView(APIView):
     """M3 `GET /api/mocs/search?q=&from=&size=`: M1's results sliced `[from, from+size)`."""
 
     def get(self, request: Request) -> Response:
-        q = (request.query_params.get("q") or "").strip()
-        if len(q) > SEARCH_MAX_LENGTH:
-            raise ValidationFailed.on_field("q", f"Ensure this value has at most {SEARCH_MAX_LENGTH} characters.")
-        offset = parse_int_param(request.query_params, "from", default=0, minimum=0)
-        size = parse_int_param(request.query_params, "size", default=20, minimum=1, maximum=100)
+        q = query_text(request, "q", max_length=SEARCH_MAX_LENGTH) or ""
+        offset = query_int(request, "from", default=0, minimum=0)
+        size = query_int(request, "size", default=20, minimum=1, maximum=100)
 
         def compute() -> CachedResult:
             # A blank `q` lists everything in M1's order (search_mocs answers that from the database).
@@ -190,6 +189,7 @@ class MocDetailView(generics.GenericAPIView):
     """M4 `GET`, M5 `PATCH|PUT` (both partial) and M6 `DELETE` `/api/mocs/{id}`."""
 
     serializer_class = MocDetailSerializer
+    declared_errors = {"PATCH": (409,), "PUT": (409,)}  # duplicate title
 
     def get_queryset(self):
         # Not scoped by user: another user's MOC must answer 403, not 404 (SPEC §1.9); moc_get_owned decides.

@@ -13,15 +13,16 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
-from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lego_api.core.envelope import success
 from lego_api.core.exceptions import ValidationFailed
+from lego_api.core.fields import BooleanField, text_error
 from lego_api.core.files import no_file_error
 from lego_api.core.pagination import PagePagination
+from lego_api.core.parsers import MultiPartParser
 from lego_api.core.schema import envelope
 from mocs.models import Moc
 from mocs.parsers import ParsedPart, ParseError
@@ -42,7 +43,6 @@ MAX_MANUAL_PARTS = 10_000
 UPLOAD_FIELDS = ("file", "partsListFile")
 MSG_UNEXPECTED_FILE_FIELD = "Unexpected file field"
 MSG_ONE_FILE_ONLY = "Only one file can be uploaded"
-MSG_NULL_CHARACTERS = "Null characters are not allowed."
 MSG_STATUS_FIELD_REQUIRED = (
     "At least one of built, purchased, inventoryPercentage, acquiredPartsCount, actualCost or notes is required."
 )
@@ -171,8 +171,9 @@ class ManualPartsField(serializers.Field):
             cells["quantity"] = _raw_cell(item.get("quantity"))
             cells["isSpare"] = _raw_cell(item.get("is_spare"))
             for column, cell in cells.items():
-                if "\x00" in cell:
-                    item_errors.setdefault(column, []).append(MSG_NULL_CHARACTERS)
+                message = text_error(cell)
+                if message is not None:
+                    item_errors.setdefault(column, []).append(message)
                     cells[column] = ""
             record_errors: list[ParseError] = []
             part = check_record(
@@ -205,8 +206,8 @@ class PartsListWriteSerializer(serializers.Serializer):
 
     title = serializers.CharField(max_length=255)
     description = _OptionalTextField(max_length=2000)
-    built = serializers.BooleanField(required=False)
-    purchased = serializers.BooleanField(required=False)
+    built = BooleanField(required=False)
+    purchased = BooleanField(required=False)
     inventory_percentage = _percentage_field()
     acquired_parts_count = _WholeNumberField(min_value=0, max_value=1_000_000, required=False)
     cost_estimate = _money_field()
@@ -223,8 +224,8 @@ class PartsListCreateSerializer(PartsListWriteSerializer):
 class PartsListStatusSerializer(serializers.Serializer):
     """M24: a subset of M23's fields, at least one of them."""
 
-    built = serializers.BooleanField(required=False)
-    purchased = serializers.BooleanField(required=False)
+    built = BooleanField(required=False)
+    purchased = BooleanField(required=False)
     inventory_percentage = _percentage_field()
     acquired_parts_count = _WholeNumberField(min_value=0, max_value=1_000_000, required=False)
     actual_cost = _money_field()
@@ -345,6 +346,7 @@ class UploadPartsListView(APIView):
     """M17 `POST /api/mocs/{id}/upload-parts-list`: upload one parts-list file and parse it synchronously."""
 
     parser_classes = [MultiPartParser]
+    declared_errors = {"POST": (409,)}  # 10 parts lists (documented by lego_api.core.openapi)
 
     @extend_schema(
         summary="Upload and parse a parts list (M17)",
@@ -364,6 +366,7 @@ class UploadPartsListAliasView(APIView):
     """M18 `POST /api/mocs/upload-parts-list`: M17 with the MOC named by the `mocId` field."""
 
     parser_classes = [MultiPartParser]
+    declared_errors = {"POST": (403, 404, 409)}  # `mocId` follows the path rule; 10 parts lists
 
     @extend_schema(
         summary="Upload and parse a parts list, MOC in the body (M18)",
@@ -380,6 +383,8 @@ class UploadPartsListAliasView(APIView):
 
 class PartsListCollectionView(APIView):
     """M19 `GET` (the MOC's lists) and M20 `POST` (a manual list) on `/api/mocs/{id}/parts-lists`."""
+
+    declared_errors = {"POST": (409,)}  # 10 parts lists
 
     @extend_schema(
         summary="List a MOC's parts lists (M19)",

@@ -155,8 +155,10 @@ def test_booleans(raw, expected):
     assert valid({**SET, "retired": raw})["retired"] is expected
 
 
-def test_bad_boolean():
-    assert errors_of({**SET, "retired": "yes"}) == {"retired": ["Must be true, false, 1 or 0."]}
+@pytest.mark.parametrize("raw", ["yes", "no", "on", "t", "2", 1, 0, 1.5, [True]])
+def test_bad_boolean(raw):
+    """SPEC §1.4: JSON true/false and the strings true/false/1/0 only; JSON numbers are not booleans either."""
+    assert errors_of({**SET, "retired": raw}) == {"retired": ["Must be true, false, 1 or 0."]}
 
 
 def test_set_retired_null_defaults_to_false():
@@ -175,6 +177,15 @@ def test_set_retired_null_defaults_to_false():
 def test_timestamps_are_utc(raw, expected):
     value = valid({**MOC, "uploadedDate": raw})["uploaded_date"]
     assert value == expected and value.utcoffset() == dt.timedelta(0)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["0999-12-31T23:59:59Z", "0999-12-31", "1000-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00", "0001-01-01"],
+)
+def test_timestamps_outside_years_1000_to_9999(raw):
+    """SPEC §1.5: the year is checked as sent and after the conversion to UTC."""
+    assert errors_of({**MOC, "uploadedDate": raw}) == {"uploadedDate": ["The year must be between 1000 and 9999."]}
 
 
 def test_bad_timestamp():
@@ -224,6 +235,16 @@ def test_multipart_tags_as_json_array_string():
     assert valid({**MOC, "tags": '["Castle", "space"]'})["tags"] == ["castle", "space"]
     assert valid({**MOC, "tags": ['["Castle", "space"]']})["tags"] == ["castle", "space"]
     assert valid({**MOC, "tags": "castle"})["tags"] == ["castle"]
+
+
+@pytest.mark.parametrize("raw", ['["a",', '["a"] x', "[1]", '[["a"]]', "[", ['["a",']])
+def test_tags_value_starting_with_a_bracket_must_parse(raw):
+    assert errors_of({**MOC, "tags": raw}) == {"tags": ["Must be a JSON array of strings."]}
+
+
+@pytest.mark.parametrize("tag", ["a\x00b", "a\ud800b"])
+def test_tags_follow_the_text_rule_even_without_the_parser(tag):
+    assert "tags" in errors_of({**MOC, "tags": ["ok", tag]})
 
 
 @pytest.mark.django_db

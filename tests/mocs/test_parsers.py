@@ -5,11 +5,17 @@ from __future__ import annotations
 import random
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
+from lego_api.core import storage
+from mocs.models import Moc, MocFileType, MocPartsList
 from mocs.parsers import ParsedPart, ParseError, ParseResult, parse_parts_list
 from mocs.parsers.csv_parser import ALIAS_TO_FIELD, HEADER_ALIASES, normalise_header, parse_csv
 from mocs.parsers.types import check_record
-from tests.samples import SPEC_ERROR_CSV, SPEC_ERROR_DETAILS, SPEC_ERROR_FIELD_MESSAGES
+from mocs.services.parts_lists import parts_list_create_pending
+from tests.factories import MocFactory, MocFileFactory
+from tests.helpers import assert_error
+from tests.samples import PDF, SPEC_ERROR_CSV, SPEC_ERROR_DETAILS, SPEC_ERROR_FIELD_MESSAGES
 
 
 def csv_bytes(*lines: str, newline: str = "\n", encoding: str = "utf-8") -> bytes:
@@ -577,12 +583,15 @@ def test_blank_and_empty_records_do_not_count_towards_the_maximum():
     assert result.ok, result.errors
 
 
-def test_a_cell_over_the_csv_field_limit_is_an_error_not_a_crash():
-    content = b'Part ID,Quantity,Notes\n3001,1,ok\n3002,1,"' + b"x" * 200_000 + b'"\n'
-    result = parse_parts_list(content)
+def test_a_cell_over_the_csv_module_limit_is_checked_like_any_other():
+    """csv.field_size_limit() (128 KiB by default) is lifted: a long cell is a record-rule error on its column, and a
+    long cell in an unknown column is ignored like the column."""
+    long_name = b'Part ID,Quantity,Part Name\n3001,1,ok\n3002,1,"' + b"x" * 200_000 + b'"\n'
+    long_note = b'Part ID,Quantity,Notes\n3001,1,ok\n3002,1,"' + b"x" * 200_000 + b'"\n'
 
-    assert codes(result) == ["VALUE_TOO_LONG"]
-    assert result.errors[0].line == 3
+    error = only_error(parse_parts_list(long_name))
+    assert (error.line, error.column, error.code) == (3, "partName", "VALUE_TOO_LONG")
+    assert parse_parts_list(long_note).ok
 
 
 def test_error_details_are_truncated_at_fifty():
@@ -835,3 +844,124 @@ def test_nul_byte_after_the_sniffed_prefix_fails_the_file():
     assert not result.ok
     assert result.parts == []
     assert [(e.line, e.code) for e in result.errors] == [(None, "UNSUPPORTED_FORMAT")]
+
+
+# --- SPEC §5.6 CSV_PARSE_ERROR: a quoted field still open at the end of the file (defect 5) ----------------------
+
+UNTERMINATED = csv_bytes("Part ID,Quantity,Part Name", '3001,1,"unterminated', "3002,2,x")
+UNTERMINATED_ERROR = {"line": 2, "column": None, "code": "CSV_PARSE_ERROR", "message": "Unterminated quoted field"}
+
+
+def test_unterminated_quote_fails_the_file_at_the_line_where_it_opened():
+    result = parse_parts_list(UNTERMINATED)
+
+    assert not result.ok
+    assert result.parts == []
+    assert result.error_details() == {
+        "errors": [UNTERMINATED_ERROR],
+        "errorCount": 1,
+        "errorsTruncated": False,
+        "format": "generic-csv",
+    }
+    assert result.field_messages() == ["Line 2: Unterminated quoted field"]
+
+
+@pytest.mark.parametrize(
+    ("lines", "line"),
+    [
+        (["Part ID,Quantity", '3001,"1', "3002,2", ""], 2),  # with a final newline
+        (["Part ID,Quantity", "3001,1", "", "3002,2", '3003,"2'], 5),  # on the last line, after a blank line
+        (["Part ID,Quantity", '"3001,1', "3002,2"], 2),  # in the first cell
+        (['"Part ID,Quantity', "3001,1"], 1),  # in the header
+        (["", '3001,1,"Red'], 2),  # headerless
+        (["Part ID,Part Name,Quantity", '3001,"Brick', '2 x 4",1', '3002,"Plate",2', '3003,"Tile,1'], 5),
+        (["Part ID,Part Name,Quantity", '3001,"Brick', '2 x 4","still open', "3002,x,1"], 3),  # after a closed one
+        (["Part ID,Quantity", '3001,"1""', "3002,2"], 2),  # a doubled quote does not close it
+    ],
+)
+def test_unterminated_quote_line(lines, line):
+    result = parse_parts_list(csv_bytes(*lines, newline="\r\n"))
+
+    assert [(e.line, e.column, e.code) for e in result.errors][-1:] == [(line, None, "CSV_PARSE_ERROR")]
+    assert result.parts == []
+
+
+def test_unterminated_quote_in_a_long_file_is_still_a_parse_error():
+    content = b'Part ID,Quantity,Part Name\n3001,1,"open\n' + b"3002,2,Brick 2 x 4\n" * 9000
+    assert [(e.line, e.code) for e in parse_parts_list(content).errors] == [(2, "CSV_PARSE_ERROR")]
+
+
+def test_earlier_record_errors_are_kept_with_the_parse_error():
+    result = parse_parts_list(csv_bytes("Part ID,Quantity", "3001,zero", '3002,"1'))
+
+    assert [(e.line, e.code) for e in result.errors] == [(2, "INVALID_QUANTITY"), (3, "CSV_PARSE_ERROR")]
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["Part ID,Part Name,Quantity", '3001,"Brick ""2x4""",1'],
+        ["Part ID,Part Name,Quantity", '3001,"Brick', '2x4",1'],
+        ["Part ID,Part Name,Quantity", '3001,Brick "2x4,1'],  # a quote inside an unquoted cell is literal
+        ["Part ID,Part Name,Quantity", '3001,"",1'],
+    ],
+)
+def test_closed_quotes_are_not_parse_errors(lines):
+    assert parse_parts_list(csv_bytes(*lines)).ok
+
+
+@pytest.mark.django_db
+def test_sync_upload_answers_the_parse_error_in_the_spec_format(auth_client):
+    moc = MocFactory(user_id="csv-owner")
+    upload = SimpleUploadedFile("bricks.csv", UNTERMINATED, content_type="text/csv")
+
+    response = auth_client("csv-owner").post(
+        f"/api/mocs/{moc.id}/upload-parts-list", {"file": upload}, format="multipart"
+    )
+
+    error = assert_error(response, 400, "VALIDATION_ERROR", "Failed to parse parts list file")
+    assert error["details"] == {
+        "fields": {"file": ["Line 2: Unterminated quoted field"]},
+        "errors": [UNTERMINATED_ERROR],
+        "errorCount": 1,
+        "errorsTruncated": False,
+        "format": "generic-csv",
+    }
+    assert not MocPartsList.objects.filter(moc=moc).exists()
+
+
+@pytest.mark.django_db
+def test_create_with_files_refuses_the_whole_moc(auth_client):
+    fields = {"type": "moc", "title": "Quoted", "author": "J", "partsCount": 1, "theme": "City", "setNumber": "Q-1"}
+    files = {
+        "instructionsFile": SimpleUploadedFile("a.pdf", PDF, content_type="application/pdf"),
+        "partsLists": SimpleUploadedFile("bricks.csv", UNTERMINATED, content_type="text/csv"),
+    }
+
+    response = auth_client("csv-owner").post("/api/mocs/with-files", {**fields, **files}, format="multipart")
+
+    error = assert_error(response, 400, "VALIDATION_ERROR")
+    assert error["details"]["fields"]["partsLists"] == ["bricks.csv: Line 2: Unterminated quoted field"]
+    assert not Moc.objects.filter(user_id="csv-owner").exists()
+
+
+@pytest.mark.django_db
+def test_parse_task_stores_the_parse_error_in_error_details(django_capture_on_commit_callbacks):
+    moc = MocFactory(user_id="csv-owner")
+    file = MocFileFactory(moc=moc, file_type=MocFileType.PARTS_LIST, original_filename="bricks.csv")
+    file.file_url = storage.moc_file_key(moc.user_id, moc.id, file.id, "csv")
+    file.save()
+    storage.save_bytes(file.file_url, UNTERMINATED, content_type="text/csv")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        parts_list = parts_list_create_pending(moc=moc, file=file)
+    parts_list.refresh_from_db()
+
+    assert parts_list.status == "failed"
+    assert parts_list.error_details == {
+        "errors": [UNTERMINATED_ERROR],
+        "errorCount": 1,
+        "errorsTruncated": False,
+        "format": "generic-csv",
+    }
+    assert not parts_list.parts.exists()
