@@ -73,6 +73,7 @@ bench: venv
 	$(PY) tests/perf/bench_parse_store.py
 	$(PY) tests/perf/bench_list.py
 	$(PY) tests/perf/bench_search.py
+	$(PY) tests/perf/bench_redis_fault.py
 	$(PY) tests/perf/bench_coldstart.py
 
 # build/lego-api-$(STAGE).zip: Lambda-platform wheels, GLIBC <= 2.26 checked, static files, precompiled bytecode.

@@ -3,6 +3,8 @@ endpoint) are started once per test session by `tests.harness` (see tests/settin
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -56,3 +58,22 @@ def auth_client(token_for):
         return api
 
     return make
+
+
+@pytest.fixture
+def owner() -> str:
+    """A caller of the test's own, so bucket and index listings see only its data."""
+    return f"owner-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def api(auth_client, owner):
+    return auth_client(owner)
+
+
+@pytest.fixture
+def moc(owner):
+    """A MOC of `owner`'s."""
+    from tests.factories import MocFactory
+
+    return MocFactory(user_id=owner)

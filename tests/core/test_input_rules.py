@@ -31,21 +31,6 @@ SET = {"type": "set", "title": "Assembly Square", "brand": "LEGO", "theme": "Mod
 
 
 @pytest.fixture
-def owner() -> str:
-    return f"owner-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture
-def api(auth_client, owner):
-    return auth_client(owner)
-
-
-@pytest.fixture
-def moc(owner) -> Moc:
-    return MocFactory(user_id=owner)
-
-
-@pytest.fixture
 def parts_list(moc) -> MocPartsList:
     parts_list = MocPartsListFactory(moc=moc)
     MocPartFactory(parts_list=parts_list)

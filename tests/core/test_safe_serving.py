@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -24,7 +23,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from lego_api.core import storage
 from lego_api.devstack import s3_client
 from mocs.models import MocFile
-from tests.factories import MocFactory
 from tests.helpers import assert_error, file_system_storage, handed_out_urls
 from tests.samples import CSV, PDF, html_csv_with_script, image_bytes, studio_bytes, xml_with_script
 
@@ -70,21 +68,6 @@ def attachment(filename: str) -> str:
 
 def disposition_for(filename: str) -> str:
     return CAFE_XML_DISPOSITION if filename == CAFE_XML else attachment(filename)
-
-
-@pytest.fixture
-def owner() -> str:
-    return f"owner-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture
-def api(auth_client, owner):
-    return auth_client(owner)
-
-
-@pytest.fixture
-def moc(owner):
-    return MocFactory(user_id=owner)
 
 
 def part(name: str, data: bytes, content_type: str = OCTET_STREAM) -> SimpleUploadedFile:

@@ -1,6 +1,6 @@
 """Fixtures of the fault suite: outages started from a thread in the middle of a request, and the application served
 as a warm Lambda runs it. The helpers themselves are in `probes.py`; `owner` (a caller of the test's own, so bucket
-listings see only its data), `api` and `moc` are the MOC tests' fixtures. Every test gives the services
+listings see only its data), `api` and `moc` are the shared fixtures of tests/conftest.py. Every test gives the services
 back as it found them (started or resumed, whatever it raised), so the rest of the session keeps working."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import pytest
 
 from lego_api.devstack import Service
 from tests.faults.probes import LiveApp, Trigger, begin_outage, end_outage
-from tests.mocs.conftest import api, moc, owner  # noqa: F401 - shared fixtures
 
 
 @pytest.fixture
