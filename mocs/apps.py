@@ -7,6 +7,8 @@ from django.apps import AppConfig
 TITLE_CONSTRAINT = "moc_instructions_user_title_unique"
 THUMBNAIL_CONSTRAINT = "moc_files_one_thumbnail"
 THUMBNAIL_TAKEN = "MOC already has a thumbnail"
+# Every object this app writes is under this prefix (SPEC §5.3); the orphan sweep asks this app about its keys.
+KEY_PREFIX = "mocs/"
 
 
 class MocsConfig(AppConfig):
@@ -15,10 +17,13 @@ class MocsConfig(AppConfig):
 
     def ready(self) -> None:
         from lego_api.core.errors import register_conflict
+        from lego_api.core.orphans import register_key_prefix
         from lego_api.core.search import register
         from mocs.search import MocSearchIndex
+        from mocs.services.files import files_referenced_keys
         from mocs.services.mocs import DUPLICATE_TITLE
 
         register(MocSearchIndex())
         register_conflict(TITLE_CONSTRAINT, DUPLICATE_TITLE)
         register_conflict(THUMBNAIL_CONSTRAINT, THUMBNAIL_TAKEN)
+        register_key_prefix(KEY_PREFIX, files_referenced_keys)

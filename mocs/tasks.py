@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from lego_api.core.orphans import unreferenced_objects_sweep
 from lego_api.core.tasks import task
 from mocs.services import files as file_services
 from mocs.services import parts_lists as parts_list_services  # modules, not names: that module imports this one
@@ -33,7 +34,9 @@ def cleanup_stale_uploads() -> None:
 
     1. `pending` moc_files rows older than 24 h are deleted with their objects.
     2. Parts lists `pending` or `parsing` for over 15 min are re-queued once, then marked `failed`.
-    Owners' cache versions are bumped for what changes.
+    3. Stored objects older than 1 h that no row references (left by storage outages) are deleted, under every
+       prefix an app registered (`lego_api.core.orphans`).
+    Owners' cache versions are bumped for what changes (step 3 changes no row).
 
     Not yet here: marking gallery images still not `ready` after 1 h as `failed` (SPEC §7.3). It belongs to the
     gallery app, which does not exist yet; add its step to this task when it does.
@@ -41,7 +44,13 @@ def cleanup_stale_uploads() -> None:
     now = timezone.now()
     deleted = file_services.files_delete_stale_pending(older_than=now - STALE_PENDING_FILES_AFTER)
     requeued, failed = parts_list_services.parts_lists_sweep_stuck(now=now)
+    orphans = unreferenced_objects_sweep(now=now)
     logger.info(
         "stale uploads swept",
-        extra={"pendingFilesDeleted": deleted, "partsListsRequeued": requeued, "partsListsFailed": failed},
+        extra={
+            "pendingFilesDeleted": deleted,
+            "partsListsRequeued": requeued,
+            "partsListsFailed": failed,
+            "unreferencedObjectsDeleted": orphans.deleted,
+        },
     )

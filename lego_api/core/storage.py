@@ -18,8 +18,9 @@ import secrets
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -42,6 +43,7 @@ MEDIA_DOWNLOAD_SALT = "media-download"
 MEDIA_DOWNLOAD_PARAM = "download"
 DEFAULT_EXPIRY = 3600
 S3_DELETE_BATCH = 1000  # the DeleteObjects maximum
+S3_LIST_PAGE = 1000  # the ListObjectsV2 maximum
 HEALTH_TIMEOUT_SECONDS = 2
 _SPOOL_MAX_BYTES = 8 * 1024 * 1024  # objects opened for reading stay in memory up to this size, then spill to disk
 _COPY_CHUNK_BYTES = 1024 * 1024
@@ -59,6 +61,12 @@ class StorageError(Exception):
 class ObjectInfo:
     size: int
     content_type: str | None
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    last_modified: datetime  # timezone-aware
 
 
 # --- Keys (SPEC §5.3) ------------------------------------------------------------------------------------------
@@ -458,6 +466,55 @@ def open_object(key: str) -> IO[bytes]:
             raise FileNotFoundError(key)
         return default_storage.open(key, "rb")
     return open(path, "rb")
+
+
+# --- Listing ---------------------------------------------------------------------------------------------------
+
+
+def list_objects(prefix: str, *, page_size: int = S3_LIST_PAGE) -> Iterator[list[StoredObject]]:
+    """The objects stored under the key `prefix` with their last-modified times, in key order, in pages of at most
+    `page_size` (≤ 1000, S3's page) so that a caller can handle a page at a time (the orphan sweep, SPEC §7.3).
+
+    On the file system, hidden files and directories are skipped: `.upload-*` files are writes in progress that
+    `save_bytes` renames into place, and nothing the API writes has a hidden name.
+    """
+    if not 1 <= page_size <= S3_LIST_PAGE:
+        raise ValueError(f"page_size must be between 1 and {S3_LIST_PAGE}")
+    if uses_s3():
+        paginator = _client().get_paginator("list_objects_v2")
+        pages = paginator.paginate(Bucket=_bucket(), Prefix=prefix, PaginationConfig={"PageSize": page_size})
+        for page in pages:
+            objects = [StoredObject(item["Key"], item["LastModified"]) for item in page.get("Contents", [])]
+            if objects:
+                yield objects
+        return
+
+    page: list[StoredObject] = []
+    for key in _walk_keys("", prefix):
+        page.append(StoredObject(key, default_storage.get_modified_time(key)))
+        if len(page) == page_size:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+def _walk_keys(directory: str, prefix: str) -> Iterator[str]:
+    """Keys of the default storage's files under `directory` that start with `prefix`, in key order (a directory
+    `d` sorts as `d/`), entering only directories that can hold such keys; hidden names are skipped."""
+    try:
+        directories, files = default_storage.listdir(directory)
+    except FileNotFoundError:
+        return
+    base = f"{directory}/" if directory else ""
+    entries = [(f"{base}{name}/", True) for name in directories if not name.startswith(".")]
+    entries += [(f"{base}{name}", False) for name in files if not name.startswith(".")]
+    for key, is_directory in sorted(entries):
+        if is_directory:
+            if key.startswith(prefix) or prefix.startswith(key):
+                yield from _walk_keys(key.removesuffix("/"), prefix)
+        elif key.startswith(prefix):
+            yield key
 
 
 # --- URLs ------------------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from lego_api.core import cache as response_cache
@@ -793,3 +793,37 @@ def files_delete_stale_pending(*, older_than: dt.datetime) -> int:
         for user_id in {user_id for _, _, user_id in rows}:
             response_cache.bump("mocs", user_id)
     return len(rows)
+
+
+def files_referenced_keys(keys: Sequence[str]) -> set[str]:
+    """Which of these `mocs/` keys a row references, a file row of any status or a MOC's thumbnail: the question the
+    orphan sweep asks of each listing page (SPEC §7.3), answered in one query.
+
+    Keys are `mocs/{uid}/{mocId}/{fileId}.{ext}` (§5.3), so rows are found by primary key (`file_url` has no index);
+    a key of any other shape is looked up by value."""
+    file_ids: set[UUID] = set()
+    moc_ids: set[UUID] = set()
+    other: list[str] = []
+    for key in keys:
+        ids = _ids_in_key(key)
+        if ids is None:
+            other.append(key)
+        else:
+            moc_ids.add(ids[0])
+            file_ids.add(ids[1])
+    files = MocFile.objects.filter(Q(pk__in=file_ids) | Q(file_url__in=other)).values_list("file_url", flat=True)
+    thumbnails = Moc.objects.filter(Q(pk__in=moc_ids) | Q(thumbnail_url__in=other)).values_list(
+        "thumbnail_url", flat=True
+    )
+    return set(files.union(thumbnails)) & set(keys)
+
+
+def _ids_in_key(key: str) -> tuple[UUID, UUID] | None:
+    """(mocId, fileId) of a `mocs/{uid}/{mocId}/{fileId}.{ext}` key, or None for a key of another shape."""
+    parts = key.split("/")
+    if len(parts) != 4 or parts[0] != "mocs":
+        return None
+    try:
+        return UUID(parts[2]), UUID(parts[3].partition(".")[0])
+    except ValueError:
+        return None

@@ -8,12 +8,15 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
+from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
-from lego_api.core import health
+from lego_api.core import health, orphans
 from lego_api.devstack import Service
 from mocs.models import MocFile, MocFileStatus
 from tests.helpers import assert_error, stored_keys, user_prefix
@@ -40,6 +43,31 @@ def begin_outage(service: Service, kind: str) -> None:
 
 def end_outage(service: Service, kind: str) -> None:
     service.start() if kind == "stopped" else service.resume()
+
+
+_TCP_CLOSE_WAIT = "08"  # the state column of /proc/net/tcp
+
+
+def abandoned_connections(service: Service) -> int:
+    """Connections to the service whose client has hung up (TCP CLOSE_WAIT) and that it has not closed yet: a
+    paused server holds one for each request a client gave up on, and runs the request when it resumes."""
+    port = urlsplit(service.env["AWS_ENDPOINT_URL_S3"]).port
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError), open(table) as lines:
+            for line in list(lines)[1:]:
+                local, state = line.split()[1], line.split()[3]
+                count += int(local.rsplit(":", 1)[1], 16) == port and state == _TCP_CLOSE_WAIT
+    return count
+
+
+def wait_until_settled(service: Service, limit: float = 30.0) -> None:
+    """Wait until the resumed S3 has finished the requests it was sent while paused (a PUT the client gave up on
+    may still complete then), so that what the bucket holds afterwards is final; no-op once restarted."""
+    deadline = time.monotonic() + limit
+    while abandoned_connections(service):
+        assert time.monotonic() < deadline, f"{service.name} still runs abandoned requests after {limit} s"
+        time.sleep(0.05)
 
 
 class Trigger:
@@ -200,3 +228,14 @@ def rows_missing_objects(owner: str) -> set[str]:
 def unreferenced_objects(owner: str) -> set[str]:
     """Objects in the bucket that no file row (of any status) points at."""
     return bucket_keys(owner) - {row.file_url for row in file_rows(owner)}
+
+
+def referenced_keys(owner: str) -> set[str]:
+    return {row.file_url for row in file_rows(owner)}
+
+
+def sweep_orphans(owner: str) -> orphans.SweepResult:
+    """The sweeper's orphan step as it runs once the grace period has passed (`now` moved on, no sleeping), over
+    the owner's keys only: the bucket is shared by the whole test session."""
+    later = timezone.now() + orphans.UNREFERENCED_GRACE + timedelta(minutes=1)
+    return orphans.unreferenced_objects_sweep(now=later, within=user_prefix(owner))

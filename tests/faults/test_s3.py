@@ -1,17 +1,17 @@
 """S3 (SeaweedFS) stopped and paused before and during multi-file uploads: M11 with several files, M7 create with
 files and M10 finalize answer (a clean error envelope, or the files that were stored), lose nothing that answered 2xx,
-leave no row pointing at a missing object, and work again once storage is back without restarting anything (SPEC §4.2
-M7/M10/M11, §5.3, §5.4, §7.1).
+leave no row pointing at a missing object and, once the sweeper has run, no object that no row points at, and work
+again once storage is back without restarting anything (SPEC §4.2 M7/M10/M11, §5.3, §5.4, §7.1, §7.3).
 
 A storage outage is not the client's fault, so it is the SPEC §1.2 500 `INTERNAL_ERROR` (logged with the request
 id), never a 400 that would tell the client not to retry.
 
-"No object that no row points at" holds only where storage refused everything (stopped before the request). A request
-that fails after writing objects cannot delete them from storage that has gone away, and nothing retries the delete;
-a paused server may also complete, when it resumes, a write the client had given up on (seen with 12 MB bodies).
-Both leave objects no row references: a known defect, reported with issue #7, whose fix needs a retried deletion or
-a sweep of unreferenced objects. The stopped, interrupted cases fail deterministically and are its acceptance tests
-(strict xfail); the paused cases orphan or not depending on what the resumed server runs, so they check the rest.
+Objects no row points at: a request that fails after writing objects cannot delete them from storage that has gone
+away, and a paused server may complete, when it resumes, a write the client had given up on (seen with 12 MB bodies).
+The request still tries its delete; what it leaves behind, the sweeper's orphan step deletes once the object is an
+hour old (`lego_api.core.orphans`; the tests move its clock on). The interrupted cases leave such objects, so they
+are the sweep's acceptance tests. Where no request could write (storage stopped before it, or finalize, which writes
+nothing), nothing is left even before the sweep.
 """
 
 from __future__ import annotations
@@ -33,8 +33,11 @@ from tests.faults.probes import (
     large_pdf,
     moc_fields,
     outage,
+    referenced_keys,
     rows_missing_objects,
+    sweep_orphans,
     unreferenced_objects,
+    wait_until_settled,
 )
 from tests.samples import CSV, PDF
 
@@ -43,11 +46,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # API Gateway gives up on a request after 29 s. A failed write and the delete that undoes it must both have failed
 # by then, retries included, for the client to get an answer rather than a gateway timeout.
 GATEWAY_TIMEOUT_SECONDS = 29
-
-ORPHANED_OBJECTS = pytest.mark.xfail(
-    strict=True, reason="objects written before storage went away are orphaned: their cleanup delete is not retried"
-)
-INTERRUPTIONS = [pytest.param("stopped", marks=ORPHANED_OBJECTS), "paused"]
 
 
 def worst_case_seconds(client) -> float:
@@ -82,13 +80,18 @@ def create_with_files(api, megabytes: int = 1):
     return api.post("/api/mocs/with-files", data, format="multipart")
 
 
-def assert_back_and_consistent(service: Service, kind: str, owner: str) -> None:
-    """Once the outage is over: every ready row has its object and (stopped only, see the module docstring: a
-    restarted server runs nothing it was sent before) no object is left that no row points at."""
+def assert_back_and_consistent(service: Service, kind: str, owner: str, *, writes_refused: bool) -> None:
+    """Once the outage is over and the paused server has finished what it was sent: every ready row has its object;
+    when storage refused every write (`writes_refused`: stopped before the request, or a route that writes nothing),
+    no object is left that no row points at; and after the sweeper's orphan step the bucket holds exactly the
+    objects the rows point at."""
     end_outage(service, kind)
+    wait_until_settled(service)
     assert rows_missing_objects(owner) == set()
-    if kind == "stopped":
+    if writes_refused:
         assert unreferenced_objects(owner) == set()
+    sweep_orphans(owner)
+    assert bucket_keys(owner) == referenced_keys(owner)
 
 
 # --- Bounded ------------------------------------------------------------------------------------------------------
@@ -116,7 +119,7 @@ def test_multi_file_upload_fails_cleanly_and_works_once_storage_is_back(
     assert after.status_code == 201, after.content
     assert after.json()["data"]["summary"] == {"total": 3, "succeeded": 3, "failed": 0}
     assert MocFile.objects.filter(moc=moc, status="ready").count() == 3
-    assert_back_and_consistent(services.s3, kind, owner)
+    assert_back_and_consistent(services.s3, kind, owner, writes_refused=kind == "stopped")
 
 
 @pytest.mark.parametrize("kind", OUTAGES)
@@ -131,7 +134,7 @@ def test_create_with_files_keeps_nothing_and_works_once_storage_is_back(
     after = create_with_files(api)
     assert after.status_code == 201, after.content
     assert len(after.json()["data"]["files"]) == 4
-    assert_back_and_consistent(services.s3, kind, owner)
+    assert_back_and_consistent(services.s3, kind, owner, writes_refused=kind == "stopped")
 
 
 def declare_and_put(api) -> tuple[str, list[str]]:
@@ -164,13 +167,13 @@ def test_finalize_changes_nothing_and_works_once_storage_is_back(api, owner, ser
     assert after.status_code == 200, after.content
     assert {file["status"] for file in after.json()["data"]["files"]} == {"ready"}
     assert len(bucket_keys(owner)) == 2  # finalize writes no object of its own: none can be orphaned
-    assert_back_and_consistent(services.s3, kind, owner)
+    assert_back_and_consistent(services.s3, kind, owner, writes_refused=True)
 
 
 # --- Storage out in the middle of the request ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", INTERRUPTIONS)
+@pytest.mark.parametrize("kind", OUTAGES)
 def test_multi_file_upload_interrupted_after_its_first_object(
     api, owner, moc, services, kind, outage_when, short_storage_timeouts
 ):
@@ -186,10 +189,10 @@ def test_multi_file_upload_interrupted_after_its_first_object(
     else:
         assert_internal_error(response)
         assert not MocFile.objects.filter(moc=moc).exists()
-    assert_back_and_consistent(services.s3, kind, owner)
+    assert_back_and_consistent(services.s3, kind, owner, writes_refused=False)
 
 
-@pytest.mark.parametrize("kind", INTERRUPTIONS)
+@pytest.mark.parametrize("kind", OUTAGES)
 def test_create_with_files_interrupted_after_its_first_object(
     api, owner, services, kind, outage_when, short_storage_timeouts
 ):
@@ -204,7 +207,7 @@ def test_create_with_files_interrupted_after_its_first_object(
     else:
         assert_internal_error(response)
         assert not Moc.objects.filter(user_id=owner).exists()
-    assert_back_and_consistent(services.s3, kind, owner)
+    assert_back_and_consistent(services.s3, kind, owner, writes_refused=False)
 
 
 # --- Health ---------------------------------------------------------------------------------------------------
