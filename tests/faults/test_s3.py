@@ -86,7 +86,7 @@ def assert_back_and_consistent(service: Service, kind: str, owner: str, *, write
     no object is left that no row points at; and after the sweeper's orphan step the bucket holds exactly the
     objects the rows point at."""
     end_outage(service, kind)
-    wait_until_settled(service)
+    wait_until_settled(service, owner)
     assert rows_missing_objects(owner) == set()
     if writes_refused:
         assert unreferenced_objects(owner) == set()
