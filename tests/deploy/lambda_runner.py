@@ -1,4 +1,4 @@
-"""Serves Lambda invocations from an unzipped package, as the python3.11 runtime would: one process (one cold
+"""Serves Lambda invocations from an unzipped package, as the python3.13 runtime would: one process (one cold
 start), `handler.lambda_handler(event, context)` per event.
 
     python -I -S -B tests/deploy/lambda_runner.py UNZIPPED_DIR

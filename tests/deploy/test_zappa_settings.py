@@ -18,7 +18,7 @@ def test_api_stage(stage):
     cli = packaging.load_stage(stage)
     config = cli.stage_config
 
-    assert cli.runtime == "python3.11" and cli.architecture == "x86_64"
+    assert cli.runtime == "python3.13" and cli.architecture == "x86_64"
     assert cli.memory_size == 2048 and cli.timeout_seconds == 30
     assert cli.use_apigateway is True
     assert cli.debug is False and cli.log_level in ("WARNING", "ERROR")

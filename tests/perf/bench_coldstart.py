@@ -78,7 +78,7 @@ def hello_project(root: Path) -> Path:
     stage = {
         "project_name": "hello",
         "django_settings": "hello.settings",
-        "runtime": "python3.11",
+        "runtime": "python3.13",
         "aws_region": "us-east-1",
         "s3_bucket": "unused",
         "exclude": ["__pycache__", "*.pyc", "tests", "*.po", "*.pyi"],
