@@ -20,7 +20,7 @@ TOKEN_USER ?= $(if $(filter command line,$(origin USER)),$(USER),dev-user)
 
 FORCE:
 
-.PHONY: FORCE help venv run stack db token test lint format check-migrations schema pytest browser-deps bench package deploy clean
+.PHONY: FORCE help venv run stack db token test lint format check-migrations schema pytest browser-deps bench package deploy rollback clean
 
 help:
 	@echo "make run        serve the API on 127.0.0.1:$(PORT) with the embedded PostgreSQL (Ctrl-C stops all)"
@@ -31,6 +31,7 @@ help:
 	@echo "make test       lint, migrations check, OpenAPI validation and the whole test suite"
 	@echo "make bench      run the benchmarks (tests/perf) and print their figures"
 	@echo "make package STAGE=dev  build the Lambda zip; make deploy STAGE=dev  deploy it with Zappa"
+	@echo "make rollback STAGE=dev [STEPS=1]  serve an earlier version (moves the SnapStart alias)"
 
 # A .venv made by another Python is rebuilt (VENV_STALE forces the rule).
 VENV_STALE := $(if $(wildcard $(PY)),$(if $(call runs_python,$(PY)),,stale))
@@ -90,6 +91,7 @@ bench: venv
 	$(PY) tests/perf/bench_list.py
 	$(PY) tests/perf/bench_search.py
 	$(PY) tests/perf/bench_coldstart.py
+	$(PY) tests/perf/bench_coldstart.py --restore
 
 # build/lego-api-$(STAGE).zip: Lambda-platform wheels (CPython 3.13), GLIBC <= 2.34 checked, static files, precompiled bytecode.
 package: venv
@@ -98,6 +100,10 @@ package: venv
 # $(STAGE)-worker first (zappa deploy the first time, else zappa update --zip), migrate on it, then $(STAGE).
 deploy: venv
 	$(PY) -m lego_api.packaging deploy --stage $(STAGE)
+
+# SnapStart stages: point STAGE's `snapstart` alias at the version STEPS (default 1) code changes back.
+rollback: venv
+	$(PY) -m lego_api.packaging rollback --stage $(STAGE) --steps $(or $(STEPS),1)
 
 clean:
 	rm -rf build .build dist staticfiles .pytest_cache .ruff_cache

@@ -269,7 +269,7 @@ def _project_files(project_root: Path, exclude: Sequence[str], exclude_glob: Seq
     """The project's files that `zappa package` would take: names matching `exclude` pruned anywhere, then the
     root-relative `exclude_glob` paths removed."""
     patterns = [*_zip_excludes(), *exclude]
-    dropped: set[Path] = set()
+    dropped: set[Path] = {(project_root / CACHE_DIR).parent.resolve()}  # the build cache, whatever the excludes say
     for pattern in exclude_glob:
         dropped.update(Path(p).resolve() for p in glob.glob(str(project_root / pattern)))
     files: list[Path] = []
@@ -591,6 +591,58 @@ def deploy(stage: str) -> None:
     deploy_stage(stage)
 
 
+# --- Rollback (SnapStart stages) --------------------------------------------------------------------------------
+
+SNAPSTART_ALIAS = "snapstart"  # zappa.core.SNAPSTART_LAMBDA_ALIAS: API Gateway invokes it
+
+
+def rollback_version(versions: Sequence[dict], current: str, steps: int = 1) -> str:
+    """The published version `steps` code changes before `current` (versions as list_versions_by_function gives
+    them). Zappa publishes twice per deploy under SnapStart (the code, then the configuration): versions with the
+    same code count once, and of those the newest with SnapStart applied is taken."""
+    if steps < 1:
+        raise PackagingError("--steps must be 1 or more")
+    published = sorted((v for v in versions if v["Version"] != "$LATEST"), key=lambda v: int(v["Version"]))
+    by_number = {v["Version"]: v for v in published}
+    if current not in by_number:
+        raise PackagingError(f"the {SNAPSTART_ALIAS} alias points at version {current}, which no longer exists")
+    current_code = by_number[current]["CodeSha256"]
+    groups: dict[str, list[dict]] = {}  # code -> its versions, newest code first, newest version first
+    for version in reversed(published):
+        if int(version["Version"]) < int(current) and version["CodeSha256"] != current_code:
+            groups.setdefault(version["CodeSha256"], []).append(version)
+    older = list(groups.values())
+    if len(older) < steps:
+        raise PackagingError(f"only {len(older)} earlier code version(s) are kept; cannot go back {steps}")
+    candidates = older[steps - 1]
+    snapstarted = [v for v in candidates if v.get("SnapStart", {}).get("ApplyOn") == "PublishedVersions"]
+    return (snapstarted or candidates)[0]["Version"]
+
+
+def rollback(stage: str, steps: int = 1, *, lambda_client=None, log=print) -> str:
+    """Point the stage's `snapstart` alias at an earlier published version: no upload (`zappa rollback` re-uploads
+    the old code directly, which fails over 50 MB, and publishes a version that needs a new snapshot); the version
+    keeps its snapshot. Returns the version now served."""
+    cli = load_stage(stage)
+    if cli.snap_start in (None, "None"):
+        raise PackagingError(
+            f"stage {stage} does not use SnapStart (it runs $LATEST): redeploy the earlier commit with make deploy"
+        )
+    if lambda_client is None:
+        import boto3
+
+        lambda_client = boto3.client("lambda", region_name=cli.aws_region)
+    name = cli.lambda_name
+    current = lambda_client.get_alias(FunctionName=name, Name=SNAPSTART_ALIAS)["FunctionVersion"]
+    versions: list[dict] = []
+    for page in lambda_client.get_paginator("list_versions_by_function").paginate(FunctionName=name):
+        versions.extend(page["Versions"])
+    target = rollback_version(versions, current, steps)
+    lambda_client.update_alias(FunctionName=name, Name=SNAPSTART_ALIAS, FunctionVersion=target)
+    log(f"{name}:{SNAPSTART_ALIAS} now serves version {target} (was {current})")
+    return target
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lego_api.packaging", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -600,10 +652,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     build_parser.add_argument("--no-bytecode", action="store_true", help="skip compileall (for comparisons)")
     deploy_parser = commands.add_parser("deploy", help="build and deploy STAGE-worker, migrate, then STAGE")
     deploy_parser.add_argument("--stage", required=True)
+    rollback_parser = commands.add_parser("rollback", help="point STAGE's snapstart alias at an earlier version")
+    rollback_parser.add_argument("--stage", required=True)
+    rollback_parser.add_argument("--steps", type=int, default=1, help="how many code versions back (default 1)")
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
             build(args.stage, output=args.output, bytecode=not args.no_bytecode)
+        elif args.command == "rollback":
+            rollback(args.stage, args.steps)
         else:
             deploy(args.stage)
     except PackagingError as exc:

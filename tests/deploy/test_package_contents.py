@@ -171,3 +171,11 @@ def test_the_build_cache_does_not_switch_on_zappa_websockets(package, unzipped, 
     shutil.copyfile(handlers[0], tmp_path / "build" / "zappa" / "handler.py")
     with contextlib.chdir(tmp_path):
         assert ZappaCLI._detect_websocket_usage() == "build.zappa.handler"
+
+
+def test_the_build_cache_is_never_a_project_file(package):
+    """Even for a stage whose `exclude` does not name it (the benchmark's floor project has none)."""
+    cache = (packaging.PROJECT_ROOT / packaging.CACHE_DIR).parent
+    assert any(cache.iterdir())
+    files = packaging._project_files(packaging.PROJECT_ROOT, exclude=[], exclude_glob=[])
+    assert files and not [f for f in files if cache in f.parents]
