@@ -5,7 +5,8 @@ of that snapshot. So the init must leave nothing in the snapshot that cannot be 
 
 - before the snapshot (`before_snapshot`): finish the expensive work that is safe to copy (URL resolvers, views,
   serializers), then close every socket: database connections, Redis pools, the OpenSearch, S3 and Lambda clients,
-  and collect the garbage that may still hold one. No thread of ours may be left running;
+  the X-Ray emitter's UDP socket (made again after the restore), and collect the garbage that may still hold one.
+  No thread of ours may be left running;
 - after a restore (`after_restore`): reseed `random` (nothing of ours draws from it, ids come from `os.urandom`,
   but a library might), re-read the SECRETS_ID secret and overwrite the variables that came from it (a rotated
   password or key applies without a new snapshot), apply them to `django.conf.settings`, and drop every cached
@@ -24,6 +25,7 @@ import gc
 import logging
 import os
 import random
+import socket
 import threading
 from typing import Any
 
@@ -100,6 +102,9 @@ def close_connections() -> None:
     connections.close_all()
     _close_caches()
     forget_clients()
+    emitter = _xray_emitter()
+    if emitter is not None:
+        emitter._socket.close()  # its UDP socket to the daemon: a new one after the restore
     gc.collect()  # clients dropped above (and the secret's) close their sockets when collected
 
 
@@ -142,11 +147,27 @@ def forget_clients() -> None:
     jwt_keys._remote_jwks.clear()  # keys and their load times are fetched again
 
 
+def _xray_emitter():
+    """The X-Ray SDK's UDP emitter when tracing is on (XRAY_ENABLED), else None."""
+    from django.conf import settings
+
+    if not settings.XRAY_ENABLED:
+        return None
+    from aws_xray_sdk.core import xray_recorder
+
+    emitter = getattr(xray_recorder, "emitter", None)
+    return emitter if hasattr(emitter, "_socket") else None
+
+
 # --- After a restore ------------------------------------------------------------------------------------------
 
 
 def after_restore() -> None:
     random.seed()  # from os.urandom: a restored copy must not replay the snapshot's sequence
+    emitter = _xray_emitter()
+    if emitter is not None:
+        emitter._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # as UDPEmitter makes it
+        emitter._socket.setblocking(False)
     reload_secrets()
     forget_clients()
 

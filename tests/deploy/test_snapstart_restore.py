@@ -69,11 +69,26 @@ def test_a_restored_copy_serves_with_fresh_connections_and_the_secret_of_now(
         runner.close()
 
 
-@pytest.mark.parametrize("snapstart", [True, False], ids=["snapstart", "control-without-hooks"])
-def test_connections_opened_by_requests_before_the_snapshot_are_closed(packaged_lambda, unzipped, issuer, snapstart):
-    """A primed init (requests served before the snapshot: database, Redis, JWKS fetch) leaves no socket either. The
-    control, without SnapStart (no hooks registered), shows the check sees those connections."""
-    env = lambda_env(AWS_LAMBDA_INITIALIZATION_TYPE="snap-start" if snapstart else None)
+XRAY = {
+    "XRAY_ENABLED": "true",
+    "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+    "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:9",  # UDP into the void
+}
+
+
+@pytest.mark.parametrize(
+    ("snapstart", "xray"),
+    [(True, False), (True, True), (False, False)],
+    ids=["snapstart", "snapstart-xray-as-deployed", "control-without-hooks"],
+)
+def test_connections_opened_by_requests_before_the_snapshot_are_closed(
+    packaged_lambda, unzipped, issuer, snapstart, xray
+):
+    """A primed init (requests served before the snapshot: database, Redis, JWKS fetch; with X-Ray, its emitter's UDP
+    socket) leaves no socket either. The control, without SnapStart (no hooks registered), shows the check sees those
+    connections."""
+    variables = {**XRAY, "LAMBDA_TASK_ROOT": str(unzipped)} if xray else {}
+    env = lambda_env(AWS_LAMBDA_INITIALIZATION_TYPE="snap-start" if snapstart else None, **variables)
     runner = PackagedLambda(unzipped, env)
     try:
         primed = runner.invoke(api_event("GET", "/api/mocs", token=issuer.token("primer")))
