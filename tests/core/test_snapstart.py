@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import time
 import uuid
 
 import boto3
@@ -16,7 +17,7 @@ import snapshot_restore_py
 from django.conf import settings as django_settings
 from django.db import connection
 
-from lego_api.core import jwt_keys, secrets, snapstart, storage, tasks
+from lego_api.core import health, jwt_keys, redis_breaker, secrets, snapstart, storage, tasks
 
 
 @pytest.fixture
@@ -52,14 +53,22 @@ def test_before_snapshot_closes_the_database_and_forgets_clients(settings):
     storage._build_client(None, None, False)
     tasks.lambda_client()
     jwt_keys._remote_jwks[("https://issuer.example", "https://issuer.example/jwks")] = object()
-    assert connection.connection is not None
+    health._memo.update(at=time.monotonic(), result={"memoized": True})
+    redis_breaker.breaker.record_failure(ConnectionError("down at the snapshot"))
+    assert connection.connection is not None and redis_breaker.breaker.is_open
 
-    snapstart.before_snapshot()
+    try:
+        snapstart.before_snapshot()
+        circuit_open_after = redis_breaker.breaker.is_open
+    finally:
+        redis_breaker.breaker.reset()  # whatever happens, no open circuit for the next tests
 
     assert connection.connection is None
     assert storage._build_client.cache_info().currsize == 0
     assert tasks.lambda_client.cache_info().currsize == 0
     assert jwt_keys._remote_jwks == {}
+    assert health._memo["result"] is None
+    assert circuit_open_after is False
 
 
 def test_after_restore_reseeds_random():
