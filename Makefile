@@ -2,7 +2,14 @@
 # Everything installs into .venv from PyPI; nothing outside the project is needed (Debian's chromium is
 # installed with apt-get for the browser test when it is missing).
 
-PYTHON ?= python3.11
+# Python 3.13 (Lambda's python3.13 runtime): `python3.13` on the PATH (pyenv's shim resolves it through
+# .python-version), else the one under $(PYENV_ROOT)/versions/3.13*/ (no pyenv on the PATH needed). Each candidate is
+# run to check its version: a pyenv shim exists even when it cannot run. `make PYTHON=/path/to/python3.13` overrides.
+PYTHON_VERSION := 3.13
+PYENV_ROOT ?= $(HOME)/.pyenv
+IS_PYTHON := -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))'
+runs_python = $(if $(shell $(1) $(IS_PYTHON) >/dev/null 2>&1 && echo yes),$(1))
+PYTHON ?= $(firstword $(foreach candidate,python$(PYTHON_VERSION) $(sort $(wildcard $(PYENV_ROOT)/versions/$(PYTHON_VERSION)*/bin/python$(PYTHON_VERSION))),$(call runs_python,$(candidate))))
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
@@ -11,7 +18,9 @@ STAGE ?= dev
 # `make token USER=alice` (USER given on make's command line) still works.
 TOKEN_USER ?= $(if $(filter command line,$(origin USER)),$(USER),dev-user)
 
-.PHONY: help venv run stack db token test lint format check-migrations schema pytest browser-deps bench package deploy clean
+FORCE:
+
+.PHONY: FORCE help venv run stack db token test lint format check-migrations schema pytest browser-deps bench package deploy rollback clean
 
 help:
 	@echo "make run        serve the API on 127.0.0.1:$(PORT) with the embedded PostgreSQL (Ctrl-C stops all)"
@@ -22,9 +31,17 @@ help:
 	@echo "make test       lint, migrations check, OpenAPI validation and the whole test suite"
 	@echo "make bench      run the benchmarks (tests/perf) and print their figures"
 	@echo "make package STAGE=dev  build the Lambda zip; make deploy STAGE=dev  deploy it with Zappa"
+	@echo "make rollback STAGE=dev [STEPS=1]  serve an earlier version (moves the SnapStart alias)"
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "python3.11 is required"; exit 1; }
+# A .venv made by another Python is rebuilt (VENV_STALE forces the rule).
+VENV_STALE := $(if $(wildcard $(PY)),$(if $(call runs_python,$(PY)),,stale))
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt $(if $(VENV_STALE),FORCE)
+	@test -n "$(PYTHON)" && $(PYTHON) $(IS_PYTHON) >/dev/null 2>&1 || { \
+	  echo "Python $(PYTHON_VERSION) is required and was not found (python$(PYTHON_VERSION) on the PATH, or $(PYENV_ROOT)/versions/$(PYTHON_VERSION).*)."; \
+	  echo "Install it with 'pyenv install $(PYTHON_VERSION)' (or your system's python$(PYTHON_VERSION) and python$(PYTHON_VERSION)-venv packages),"; \
+	  echo "or name one with 'make PYTHON=/path/to/python$(PYTHON_VERSION) ...'."; exit 1; }
+	@if [ -e $(PY) ] && ! $(PY) $(IS_PYTHON) >/dev/null 2>&1; then echo "$(VENV) was made by another Python: rebuilding it with $(PYTHON)"; rm -rf $(VENV); fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
@@ -75,8 +92,9 @@ bench: venv
 	$(PY) tests/perf/bench_search.py
 	$(PY) tests/perf/bench_redis_fault.py
 	$(PY) tests/perf/bench_coldstart.py
+	$(PY) tests/perf/bench_coldstart.py --restore
 
-# build/lego-api-$(STAGE).zip: Lambda-platform wheels, GLIBC <= 2.26 checked, static files, precompiled bytecode.
+# build/lego-api-$(STAGE).zip: Lambda-platform wheels (CPython 3.13), GLIBC <= 2.34 checked, static files, precompiled bytecode.
 package: venv
 	$(PY) -m lego_api.packaging build --stage $(STAGE)
 
@@ -84,5 +102,9 @@ package: venv
 deploy: venv
 	$(PY) -m lego_api.packaging deploy --stage $(STAGE)
 
+# SnapStart stages: point STAGE's `snapstart` alias at the version STEPS (default 1) code changes back.
+rollback: venv
+	$(PY) -m lego_api.packaging rollback --stage $(STAGE) --steps $(or $(STEPS),1)
+
 clean:
-	rm -rf build dist staticfiles .pytest_cache .ruff_cache
+	rm -rf build .build dist staticfiles .pytest_cache .ruff_cache

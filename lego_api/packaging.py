@@ -2,16 +2,18 @@
 
 The zip holds what `zappa package` puts in one (Zappa's `handler.py`, `django_zappa_app.py`, `package_info.json` and
 the `zappa_settings.py` that ZappaCLI generates for the stage, at the root; the project and its dependencies beside
-them), built so that it runs on Lambda's python3.11 x86_64 runtime (Amazon Linux 2, glibc 2.26) whatever machine
+them), built so that it runs on Lambda's python3.13 x86_64 runtime (Amazon Linux 2023, glibc 2.34) whatever machine
 builds it:
 
-- dependencies come from `pip install --target --platform manylinux2014_x86_64 --only-binary=:all:
-  --python-version 3.11 --implementation cp -r requirements.txt`, never from the local virtualenv; `zappa` itself
-  is installed with `--no-deps` (its deploy-time dependencies, troposphere, kappa, pip, setuptools, ..., stay out;
-  the few it imports at run time are pinned in requirements.txt);
-- every ELF file is checked for the newest GLIBC symbol version it needs (at most 2.26, else the build fails);
+- dependencies come from `pip install --target --only-binary=:all: --python-version 3.13 --implementation cp
+  -r requirements.txt` with one `--platform` per tag from `manylinux_2_34_x86_64` down to `manylinux2014_x86_64`
+  (pip takes a wheel only for a tag it is given: it does not fall back from a newer manylinux tag to older ones, and
+  psycopg2-binary ships only manylinux2014, Pillow 2_28, cryptography 2_34), never from the local virtualenv;
+  `zappa` itself is installed with `--no-deps` (its deploy-time dependencies, troposphere, kappa, pip, setuptools,
+  ..., stay out; the few it imports at run time are pinned in requirements.txt);
+- every ELF file is checked for the newest GLIBC symbol version it needs (at most 2.34, else the build fails);
 - the admin's static files are collected into `staticfiles/` (whitenoise's compressed manifest storage);
-- all bytecode is precompiled (`compileall --invalidation-mode unchecked-hash`): /var/task is read-only, so
+- all bytecode is precompiled by Python 3.13 (`compileall --invalidation-mode unchecked-hash`): /var/task is read-only, so
   without it every cold start compiles every module again. Sources stay beside the bytecode (tracebacks show lines);
 - the stage's `exclude` (names, anywhere) and `exclude_glob` (paths from the root) from zappa_settings.json apply
   as in `zappa package`, and a project file that looks like a secret (.env, *.pem, *.key) fails the build.
@@ -19,8 +21,11 @@ builds it:
 boto3/botocore are shipped (pinned) rather than taken from the runtime: the runtime's copy is older than our pin and
 changes under us, and the tests run against exactly what ships.
 
-Expensive steps are cached under build/lambda/ by a hash of their inputs (dependencies by requirements.txt; the
-assembled tree by the dependencies, the project files and this module), so a rebuild with no change takes a second.
+Expensive steps are cached under .build/lambda/ by a hash of their inputs (dependencies by requirements.txt and the
+platform tags; the assembled tree by the dependencies, the project files and this module), so a rebuild with no change
+takes a second. The cache is a hidden folder because Zappa (>= 0.63) searches the working tree, hidden folders
+excepted, for `zappa.websocket` imports when it loads the settings, and the cache holds Zappa's own handler, which has
+one: found, it would switch on WebSocket support for the stage. The zips go to build/.
 
     python -m lego_api.packaging build --stage dev [--no-bytecode] [--output PATH]
     python -m lego_api.packaging deploy --stage dev     # the *-worker stage first, migrations, then the API
@@ -29,6 +34,7 @@ assembled tree by the dependencies, the project files and this module), so a reb
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import fnmatch
 import getpass
@@ -49,9 +55,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PYTHON_VERSION = "3.11"
-PLATFORM = "manylinux2014_x86_64"
-MAX_GLIBC = (2, 26)  # Lambda python3.11 = Amazon Linux 2
+PYTHON_VERSION = "3.13"
+# Every manylinux tag Amazon Linux 2023 (glibc 2.34) can load, newest first: 2_34 ... 2_17, and manylinux2014 (the
+# legacy name of 2_17, which pip also takes for manylinux2010 and manylinux1).
+PLATFORMS = (*(f"manylinux_2_{minor}_x86_64" for minor in range(34, 16, -1)), "manylinux2014_x86_64")
+MAX_GLIBC = (2, 34)  # Lambda python3.13 = Amazon Linux 2023
+CACHE_DIR = ".build/lambda"  # under the project root; hidden (see the module docstring)
 MAX_UNZIPPED_BYTES = 250 * 1024 * 1024  # Lambda's hard limit for a function's code
 MAX_DIRECT_UPLOAD_BYTES = 50 * 1024 * 1024  # above this the zip goes through S3
 ZIP_EPOCH = (2020, 1, 1, 0, 0, 0)  # fixed entry times: the same tree gives the same bytes
@@ -101,7 +110,8 @@ def load_stage(stage: str, project_root: Path = PROJECT_ROOT):
     settings_file = project_root / "zappa_settings.json"
     if not settings_file.is_file():
         raise PackagingError(f"{settings_file} is missing")
-    cli.load_settings(str(settings_file))
+    with contextlib.chdir(project_root):  # Zappa's WebSocket detection walks the working directory
+        cli.load_settings(str(settings_file))
     if cli.runtime != f"python{PYTHON_VERSION}" or cli.architecture != "x86_64":
         raise PackagingError(f"stage {stage}: expected runtime python{PYTHON_VERSION} on x86_64")
     return cli
@@ -130,17 +140,23 @@ def _split_requirements(requirements: Path) -> tuple[list[str], list[str]]:
     return normal, no_deps
 
 
-def install_dependencies(requirements: Path, cache_dir: Path) -> Path:
-    """pip-install the requirements for Lambda into a directory cached by the requirements' hash."""
+def dependencies_key(requirements: Path, platforms: Sequence[str] = PLATFORMS) -> str:
+    """The cache key of the installed dependencies: the requirements, the Python version and the platform tags."""
     normal, no_deps = _split_requirements(requirements)
-    key = _hash(PLATFORM, PYTHON_VERSION, *normal, "--no-deps", *no_deps)
+    return _hash(*platforms, PYTHON_VERSION, *normal, "--no-deps", *no_deps)
+
+
+def install_dependencies(requirements: Path, cache_dir: Path, platforms: Sequence[str] = PLATFORMS) -> Path:
+    """pip-install the requirements for Lambda into a directory cached by `dependencies_key`."""
+    normal, no_deps = _split_requirements(requirements)
+    key = dependencies_key(requirements, platforms)
     target = cache_dir / f"deps-{key}"
     if (target / ".complete").exists():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"deps-{key}-tmp", dir=cache_dir))
     common = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile"]
-    common += ["--target", str(work), "--platform", PLATFORM, "--only-binary=:all:"]
+    common += ["--target", str(work), *(arg for tag in platforms for arg in ("--platform", tag)), "--only-binary=:all:"]
     common += ["--python-version", PYTHON_VERSION, "--implementation", "cp"]
     try:
         with tempfile.NamedTemporaryFile("w", suffix=".txt", dir=cache_dir, delete=False) as handle:
@@ -253,7 +269,7 @@ def _project_files(project_root: Path, exclude: Sequence[str], exclude_glob: Seq
     """The project's files that `zappa package` would take: names matching `exclude` pruned anywhere, then the
     root-relative `exclude_glob` paths removed."""
     patterns = [*_zip_excludes(), *exclude]
-    dropped: set[Path] = set()
+    dropped: set[Path] = {(project_root / CACHE_DIR).parent.resolve()}  # the build cache, whatever the excludes say
     for pattern in exclude_glob:
         dropped.update(Path(p).resolve() for p in glob.glob(str(project_root / pattern)))
     files: list[Path] = []
@@ -396,7 +412,7 @@ def build(
     """Build the stage's zip (see the module docstring); cached steps are reused."""
     project_root = Path(project_root).resolve()
     build_dir = Path(build_dir or project_root / "build").resolve()
-    cache_dir = build_dir / "lambda"
+    cache_dir = project_root / CACHE_DIR
     cache_dir.mkdir(parents=True, exist_ok=True)
     with (cache_dir / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # builds sharing build/ (parallel test runs) take turns
@@ -575,6 +591,58 @@ def deploy(stage: str) -> None:
     deploy_stage(stage)
 
 
+# --- Rollback (SnapStart stages) --------------------------------------------------------------------------------
+
+SNAPSTART_ALIAS = "snapstart"  # zappa.core.SNAPSTART_LAMBDA_ALIAS: API Gateway invokes it
+
+
+def rollback_version(versions: Sequence[dict], current: str, steps: int = 1) -> str:
+    """The published version `steps` code changes before `current` (versions as list_versions_by_function gives
+    them). Zappa publishes twice per deploy under SnapStart (the code, then the configuration): versions with the
+    same code count once, and of those the newest with SnapStart applied is taken."""
+    if steps < 1:
+        raise PackagingError("--steps must be 1 or more")
+    published = sorted((v for v in versions if v["Version"] != "$LATEST"), key=lambda v: int(v["Version"]))
+    by_number = {v["Version"]: v for v in published}
+    if current not in by_number:
+        raise PackagingError(f"the {SNAPSTART_ALIAS} alias points at version {current}, which no longer exists")
+    current_code = by_number[current]["CodeSha256"]
+    groups: dict[str, list[dict]] = {}  # code -> its versions, newest code first, newest version first
+    for version in reversed(published):
+        if int(version["Version"]) < int(current) and version["CodeSha256"] != current_code:
+            groups.setdefault(version["CodeSha256"], []).append(version)
+    older = list(groups.values())
+    if len(older) < steps:
+        raise PackagingError(f"only {len(older)} earlier code version(s) are kept; cannot go back {steps}")
+    candidates = older[steps - 1]
+    snapstarted = [v for v in candidates if v.get("SnapStart", {}).get("ApplyOn") == "PublishedVersions"]
+    return (snapstarted or candidates)[0]["Version"]
+
+
+def rollback(stage: str, steps: int = 1, *, lambda_client=None, log=print) -> str:
+    """Point the stage's `snapstart` alias at an earlier published version: no upload (`zappa rollback` re-uploads
+    the old code directly, which fails over 50 MB, and publishes a version that needs a new snapshot); the version
+    keeps its snapshot. Returns the version now served."""
+    cli = load_stage(stage)
+    if cli.snap_start in (None, "None"):
+        raise PackagingError(
+            f"stage {stage} does not use SnapStart (it runs $LATEST): redeploy the earlier commit with make deploy"
+        )
+    if lambda_client is None:
+        import boto3
+
+        lambda_client = boto3.client("lambda", region_name=cli.aws_region)
+    name = cli.lambda_name
+    current = lambda_client.get_alias(FunctionName=name, Name=SNAPSTART_ALIAS)["FunctionVersion"]
+    versions: list[dict] = []
+    for page in lambda_client.get_paginator("list_versions_by_function").paginate(FunctionName=name):
+        versions.extend(page["Versions"])
+    target = rollback_version(versions, current, steps)
+    lambda_client.update_alias(FunctionName=name, Name=SNAPSTART_ALIAS, FunctionVersion=target)
+    log(f"{name}:{SNAPSTART_ALIAS} now serves version {target} (was {current})")
+    return target
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lego_api.packaging", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -584,10 +652,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     build_parser.add_argument("--no-bytecode", action="store_true", help="skip compileall (for comparisons)")
     deploy_parser = commands.add_parser("deploy", help="build and deploy STAGE-worker, migrate, then STAGE")
     deploy_parser.add_argument("--stage", required=True)
+    rollback_parser = commands.add_parser("rollback", help="point STAGE's snapstart alias at an earlier version")
+    rollback_parser.add_argument("--stage", required=True)
+    rollback_parser.add_argument("--steps", type=int, default=1, help="how many code versions back (default 1)")
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
             build(args.stage, output=args.output, bytecode=not args.no_bytecode)
+        elif args.command == "rollback":
+            rollback(args.stage, args.steps)
         else:
             deploy(args.stage)
     except PackagingError as exc:

@@ -17,3 +17,7 @@ class CoreConfig(AppConfig):
             from lego_api.core import tracing
 
             tracing.install()
+
+        from lego_api.core import snapstart
+
+        snapstart.register()  # only on a SnapStart init (AWS_LAMBDA_INITIALIZATION_TYPE=snap-start)

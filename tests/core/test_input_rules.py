@@ -13,6 +13,7 @@ from django.test import override_settings
 
 from lego_api.core.envelope import format_timestamp
 from lego_api.core.exceptions import ValidationFailed
+from lego_api.core.parsers import JSON_MAX_DEPTH
 from mocs.models import Moc, MocFile, MocPartsList
 from tests.factories import MocFactory, MocFileFactory, MocPartFactory, MocPartsListFactory
 from tests.helpers import assert_error
@@ -223,7 +224,7 @@ def test_a_surrogate_pair_is_valid_text(api):
 
 
 def test_deeply_nested_text_is_reported_with_its_full_path(api):
-    depth = 300
+    depth = JSON_MAX_DEPTH - 2  # the deepest body the parser takes: this object, `notes`, then `depth` levels
     raw = '{"notes":' + '{"a":' * depth + '"\\u0000"' + "}" * depth + "}"
 
     response = api.post("/api/mocs", data=raw, content_type="application/json")

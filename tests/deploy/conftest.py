@@ -164,6 +164,14 @@ class PackagedLambda:
         self.process.stdin.flush()
         return self._next_result(timeout)
 
+    def snapshot(self, timeout: float = 60) -> tuple[Invocation, Invocation | None]:
+        """SnapStart played with a fork (lambda_runner.py): (the before-snapshot report, the restored child's)."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"snapshot": True}) + "\n")
+        self.process.stdin.flush()
+        before = self._next_result(timeout)
+        return before, (self._next_result(timeout) if before.ok else None)
+
     def close(self) -> None:
         if self.process.stdin is not None:
             self.process.stdin.close()
@@ -253,6 +261,15 @@ def response_json(invocation: Invocation) -> dict[str, Any]:
     if invocation.result.get("isBase64Encoded"):
         body = base64.b64decode(body).decode()
     return json.loads(body)
+
+
+def moto_client(service: str):
+    """A boto3 client of the harness's moto server (it serves every AWS API), and its URL."""
+    import boto3
+
+    moto_url = os.environ["AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"]
+    credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    return boto3.client(service, endpoint_url=moto_url, region_name="us-east-1", **credentials), moto_url
 
 
 @pytest.fixture

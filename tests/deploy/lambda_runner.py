@@ -1,4 +1,4 @@
-"""Serves Lambda invocations from an unzipped package, as the python3.11 runtime would: one process (one cold
+"""Serves Lambda invocations from an unzipped package, as the python3.13 runtime would: one process (one cold
 start), `handler.lambda_handler(event, context)` per event.
 
     python -I -S -B tests/deploy/lambda_runner.py UNZIPPED_DIR
@@ -7,8 +7,14 @@ Reads one JSON object per stdin line (`{"event": {...}}`) and answers each with 
 JSON object (`{"ok": true, "result": ..., "ms": ...}` or `{"ok": false, "error": ..., "traceback": ...}`). Whatever
 the code prints (Zappa's messages, log lines, EMF metrics) goes to stdout between those lines. The first marker line
 reports the import ("init phase"). Uses the standard library only: the package must bring everything else.
+
+`{"snapshot": true}` plays a SnapStart snapshot and restore: the before-snapshot hooks registered with
+snapshot_restore_py run in reverse order of registration (as Lambda runs them), one line reports the sockets
+(`/proc/self/fd`) and threads then left, and the process forks. The parent then only waits for the child; the child
+("the restored instance") runs the after-restore hooks in order, answers, and serves the following events.
 """
 
+import hashlib
 import json
 import os
 import sys
@@ -55,6 +61,10 @@ def main() -> int:
         if not line.strip():
             continue
         request = json.loads(line)
+        if request.get("snapshot"):
+            if snapshot_and_restore():
+                continue
+            return 0
         context = LambdaContext(function_name, os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "2048"))
         started = time.perf_counter()
         try:
@@ -65,6 +75,59 @@ def main() -> int:
         reply["ms"] = (time.perf_counter() - started) * 1000
         answer(reply)
     return 0
+
+
+def open_sockets() -> list[str]:
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue  # the directory's own descriptor, closed by now
+        if target.startswith("socket:"):
+            found.append(f"{fd} -> {target}")
+    return found
+
+
+def snapshot_and_restore() -> bool:
+    """True in the restored child, False in the parent once the child is done."""
+    import threading
+
+    import snapshot_restore_py
+
+    started = time.perf_counter()
+    try:
+        for hook, args, kwargs in reversed(snapshot_restore_py._before_snapshot_registry):
+            hook(*args, **kwargs)
+    except Exception as exc:
+        answer({"ok": False, "error": repr(exc), "traceback": traceback.format_exc()})
+        return False
+    report = {
+        "hooks": len(snapshot_restore_py._before_snapshot_registry),
+        "sockets": open_sockets(),
+        "threads": [t.name for t in threading.enumerate()],
+    }
+    answer({"ok": True, "result": report, "ms": (time.perf_counter() - started) * 1000})
+    pid = os.fork()
+    if pid:
+        os.waitpid(pid, 0)
+        return False
+    started = time.perf_counter()
+    try:
+        for hook, args, kwargs in snapshot_restore_py._after_restore_registry:
+            hook(*args, **kwargs)
+    except Exception as exc:
+        answer({"ok": False, "error": repr(exc), "traceback": traceback.format_exc()})
+        os._exit(1)
+    from django.conf import settings
+
+    report = {
+        "pid": os.getpid(),
+        "hooks": len(snapshot_restore_py._after_restore_registry),
+        "secret_key_sha256": hashlib.sha256(settings.SECRET_KEY.encode()).hexdigest(),
+    }
+    answer({"ok": True, "result": report, "ms": (time.perf_counter() - started) * 1000})
+    return True
 
 
 if __name__ == "__main__":

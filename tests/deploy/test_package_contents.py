@@ -3,11 +3,13 @@ precompiled bytecode, collected static files, and nothing that should stay home 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -72,12 +74,41 @@ def test_no_secret_values_in_any_file(package):
             assert not [n for n in needles if n in content], info.filename
 
 
-def test_every_shared_object_needs_glibc_2_26_or_older(unzipped, names):
+def test_every_shared_object_needs_glibc_2_34_or_older(unzipped, names):
     shared = [n for n in names if re.search(r"\.so(\.|$)", n)]
     assert any("psycopg2" in n for n in shared) and any(n.startswith("PIL/") for n in shared)
     for name in shared:
         versions = packaging.glibc_versions_needed(unzipped / name)
-        assert not versions or max(versions) <= (2, 26), (name, max(versions))
+        assert not versions or max(versions) <= (2, 34), (name, max(versions))
+    assert packaging.MAX_GLIBC == (2, 34)  # Amazon Linux 2023
+
+
+def test_wheels_are_cpython_3_13_of_every_manylinux_tag_down_to_2014(package):
+    """pip takes a wheel only for a tag it is given: each dependency's newest manylinux tag must be in the list."""
+    deps = next(
+        package.app_dir.parent.glob(f"deps-{packaging.dependencies_key(packaging.PROJECT_ROOT / 'requirements.txt')}")
+    )
+    tags = {}
+    for wheel in deps.glob("*.dist-info/WHEEL"):
+        lines = wheel.read_text().splitlines()
+        tags[wheel.parent.name.split("-")[0].lower()] = {
+            line.split(": ", 1)[1] for line in lines if line.startswith("Tag: ")
+        }
+    assert "cp313-cp313-manylinux2014_x86_64" in tags["psycopg2_binary"]
+    assert any(t.startswith("cp313-cp313-manylinux_2_28_") for t in tags["pillow"])
+    assert "cp311-abi3-manylinux_2_34_x86_64" in tags["cryptography"]
+    binary = {name: t for name, t in tags.items() if not any(tag.endswith("-none-any") for tag in t)}
+    for name, wheel_tags in binary.items():
+        assert any(tag.split("-")[2] in packaging.PLATFORMS for tag in wheel_tags), (name, wheel_tags)
+        assert all(tag.split("-")[0] in ("cp313", "cp311", "cp39", "cp38", "cp37", "py3") for tag in wheel_tags), name
+    assert packaging.PLATFORMS[0] == "manylinux_2_34_x86_64" and packaging.PLATFORMS[-1] == "manylinux2014_x86_64"
+    assert len(packaging.PLATFORMS) == 19  # 2_34 ... 2_17, and manylinux2014
+
+
+def test_the_platform_tags_are_part_of_the_dependency_cache_key():
+    requirements = packaging.PROJECT_ROOT / "requirements.txt"
+    assert packaging.dependencies_key(requirements) != packaging.dependencies_key(requirements, packaging.PLATFORMS[1:])
+    assert packaging.dependencies_key(requirements) == packaging.dependencies_key(requirements, packaging.PLATFORMS)
 
 
 @pytest.mark.skipif(shutil.which("objdump") is None, reason="binutils not installed")
@@ -108,6 +139,9 @@ def test_bytecode_is_precompiled_unchecked_hash_next_to_the_sources(unzipped, na
     for source in ("lego_api/settings.py", "django/db/models/query.py", "handler.py", "zappa_settings.py"):
         header = (unzipped / importlib.util.cache_from_source(source)).read_bytes()[4:8]
         assert int.from_bytes(header, "little") == 0b01, source  # hash-based, never checked against the source
+    magic = (unzipped / importlib.util.cache_from_source("handler.py")).read_bytes()[:4]
+    assert magic == importlib.util.MAGIC_NUMBER  # compiled by this Python, 3.13 (the suite runs on it)
+    assert sys.version_info[:2] == (3, 13)
 
 
 def test_admin_static_files_are_collected_hashed_and_compressed(names):
@@ -121,3 +155,27 @@ def test_admin_static_files_are_collected_hashed_and_compressed(names):
 def test_package_fits_lambda(package):
     assert package.unzipped_bytes < packaging.MAX_UNZIPPED_BYTES
     assert package.max_glibc <= packaging.MAX_GLIBC
+
+
+def test_the_build_cache_does_not_switch_on_zappa_websockets(package, unzipped, tmp_path):
+    """Zappa >= 0.63 enables WebSocket support when the working tree has a `zappa.websocket` import; the build cache
+    holds Zappa's handler, which has one, so it lives in a hidden folder, which Zappa does not search."""
+    from zappa.cli import ZappaCLI
+
+    handlers = sorted((packaging.PROJECT_ROOT / packaging.CACHE_DIR).glob("*/zappa/handler.py"))
+    assert handlers and "zappa.websocket" in handlers[0].read_text()  # the cache is present and has the import
+    assert not packaging.load_stage("dev").use_websocket
+    assert "WEBSOCKET_HANDLER_MODULE" not in (unzipped / "zappa_settings.py").read_text()
+    # The control: the same file in a folder Zappa searches would switch WebSockets on.
+    (tmp_path / "build" / "zappa").mkdir(parents=True)
+    shutil.copyfile(handlers[0], tmp_path / "build" / "zappa" / "handler.py")
+    with contextlib.chdir(tmp_path):
+        assert ZappaCLI._detect_websocket_usage() == "build.zappa.handler"
+
+
+def test_the_build_cache_is_never_a_project_file(package):
+    """Even for a stage whose `exclude` does not name it (the benchmark's floor project has none)."""
+    cache = (packaging.PROJECT_ROOT / packaging.CACHE_DIR).parent
+    assert any(cache.iterdir())
+    files = packaging._project_files(packaging.PROJECT_ROOT, exclude=[], exclude_glob=[])
+    assert files and not [f for f in files if cache in f.parents]

@@ -18,13 +18,18 @@ def test_api_stage(stage):
     cli = packaging.load_stage(stage)
     config = cli.stage_config
 
-    assert cli.runtime == "python3.11" and cli.architecture == "x86_64"
+    assert cli.runtime == "python3.13" and cli.architecture == "x86_64"
     assert cli.memory_size == 2048 and cli.timeout_seconds == 30
     assert cli.use_apigateway is True
     assert cli.debug is False and cli.log_level in ("WARNING", "ERROR")
     assert cli.xray_tracing is True
     assert cli.django_settings == "lego_api.settings"
-    assert config["keep_warm"] is True and config["keep_warm_expression"] == "rate(4 minutes)"
+    # SnapStart on published versions, API Gateway invoking Zappa's `snapstart` alias (never $LATEST); keep-warm off,
+    # since its rule would invoke $LATEST (README, Deploy: SnapStart).
+    assert config["snap_start"] == "PublishedVersions" and cli.snap_start == "PublishedVersions"
+    assert cli.apigateway_lambda_qualifier == "snapstart"
+    assert config["keep_warm"] is False and not config.get("events")
+    assert cli.num_retained_versions is None or cli.num_retained_versions >= 2
     assert config["touch_path"] in ("/health", "/health?shallow=1")
     assert cli.vpc_config["SubnetIds"] and cli.vpc_config["SecurityGroupIds"]
     variables = cli.aws_environment_variables
@@ -41,6 +46,9 @@ def test_worker_stage(stage):
     assert worker.use_apigateway is False
     assert worker.memory_size == 2048 and worker.timeout_seconds == 900
     assert worker.stage_config["keep_warm"] is False
+    # Workers extend their API stage but must not inherit SnapStart: they are invoked by name ($LATEST).
+    assert worker.stage_config["snap_start"] == "None" and worker.snap_start == "None"
+    assert worker.apigateway_lambda_qualifier is None
     assert {"function": "mocs.tasks.cleanup_stale_uploads", "expression": "rate(1 hour)"} in worker.stage_config[
         "events"
     ]

@@ -8,15 +8,25 @@ floor. Median of RUNS runs each, after one unmeasured warm-up of the disk cache.
 here, as the tests do).
 
 Run with `.venv/bin/python tests/perf/bench_coldstart.py`. Prints figures; it is not a timed test.
+
+`--restore` measures SnapStart instead: the packaged handler is initialized as a SnapStart init (hooks registered),
+its before-snapshot hooks run (in reverse order of registration, as Lambda runs them), the process forks, and the child
+("the restored copy") runs the after-restore hooks (the secret re-read included) and serves the first authenticated
+`GET /api/mocs` with new database and Redis connections. Reported beside the full cold start (same secret fetch at
+init) and the bare Django + DRF floor. A fork is kinder than a real restore (no snapshot to load, `random` reseeded
+and redis-py pools reset by the new PID), so the restore figure is a lower bound. Goal: restore to first response at
+most a quarter of the full cold start.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -24,10 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from lego_api import packaging
 from tests import harness
-from tests.deploy.conftest import PackagedLambda, api_event, lambda_env
+from tests.deploy.conftest import PackagedLambda, api_event, lambda_env, moto_client
 
 RUNS = 7
 TARGET_RATIO = 1.3
+RESTORE_TARGET = 0.25  # restore to first response / full cold start
 HELLO_PINS = ("django", "djangorestframework", "zappa", "werkzeug", "durationpy", "boto3", "botocore")
 
 HELLO_FILES = {
@@ -78,7 +89,7 @@ def hello_project(root: Path) -> Path:
     stage = {
         "project_name": "hello",
         "django_settings": "hello.settings",
-        "runtime": "python3.11",
+        "runtime": "python3.13",
         "aws_region": "us-east-1",
         "s3_bucket": "unused",
         "exclude": ["__pycache__", "*.pyc", "tests", "*.po", "*.pyi"],
@@ -125,7 +136,85 @@ def measure(label: str, package_dir: Path, event_for, env: dict[str, str]) -> di
     return figures
 
 
+def restore_start(package_dir: Path, event_for, env: dict[str, str]) -> tuple[float, float, float, float]:
+    """(restore to first response, after-restore hooks, first request, second request) ms for one simulated restore."""
+    runner = PackagedLambda(package_dir, env)
+    try:
+        before, restored = runner.snapshot()
+        assert before.ok and before.result["sockets"] == [] and before.result["threads"] == ["MainThread"], before
+        assert restored is not None and restored.ok, restored and restored.error
+        first = runner.invoke(event_for())
+        assert first.ok and first.result["statusCode"] == 200, (first.error, first.result)
+        second = runner.invoke(event_for())
+    finally:
+        runner.close()
+    return restored.ms + first.ms, restored.ms, first.ms, second.ms
+
+
+def measure_restore(package_dir: Path, event_for, env: dict[str, str]) -> dict[str, float]:
+    restore_start(package_dir, event_for, env)
+    runs = [restore_start(package_dir, event_for, env) for _ in range(RUNS)]
+    figures = {
+        "total": statistics.median(r[0] for r in runs),
+        "hooks": statistics.median(r[1] for r in runs),
+        "first": statistics.median(r[2] for r in runs),
+        "warm": statistics.median(r[3] for r in runs),
+    }
+    print(
+        f"  {'API, SnapStart restore (fork)':<34} restore    {figures['total']:7.0f} ms  (after-restore hooks "
+        f"{figures['hooks']:5.0f}, first request {figures['first']:5.0f}; warm request {figures['warm']:5.1f})",
+        flush=True,
+    )
+    return figures
+
+
+def secret_env() -> dict[str, str]:
+    """SECRETS_ID in the harness's moto: the init reads it (both modes), the restore reads it again."""
+    client, moto_url = moto_client("secretsmanager")
+    name = f"lego-api/bench-{uuid.uuid4().hex[:8]}"
+    client.create_secret(Name=name, SecretString=json.dumps({"SECRET_KEY": "bench-" + uuid.uuid4().hex}))
+    return {"SECRETS_ID": name, "SECRET_KEY": None, "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto_url}
+
+
+def main_restore(session, lego_event, hello_event) -> int:
+    with tempfile.TemporaryDirectory(prefix="bench-restore-") as scratch:
+        root = Path(scratch)
+        api = packaging.build("dev", output=root / "api.zip", log=lambda _m: None)
+        api_dir = unzip(api.zip_path, root / "api")
+        floor = packaging.build(
+            "dev",
+            project_root=hello_project(root / "hello"),
+            collectstatic=False,
+            output=root / "floor.zip",
+            log=lambda _m: None,
+        )
+        floor_dir = unzip(floor.zip_path, root / "floor")
+        secret = secret_env()
+        api_env = lambda_env(**secret)
+        migrate = PackagedLambda(api_dir, api_env)
+        assert migrate.invoke({"manage": "migrate --noinput"}, timeout=300).ok
+        migrate.close()
+        print(f"Python {sys.version.split()[0]}; median of {RUNS} fresh processes each:", flush=True)
+        full = measure("API  full cold start", api_dir, lego_event, api_env)
+        restore = measure_restore(
+            api_dir, lego_event, lambda_env(AWS_LAMBDA_INITIALIZATION_TYPE="snap-start", **secret)
+        )
+        floor_figures = measure(
+            "floor GET /hello (Django+DRF)", floor_dir, hello_event, lambda_env(DJANGO_SETTINGS_MODULE=None)
+        )
+    ratio = restore["total"] / full["total"]
+    print(
+        f"\nrestore / full cold start: {ratio:.2f} (goal <= {RESTORE_TARGET}); restore / floor: "
+        f"{restore['total'] / floor_figures['total']:.2f}"
+    )
+    print("within goal" if ratio <= RESTORE_TARGET else "OVER GOAL")
+    return 0
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--restore", action="store_true", help="SnapStart: simulated restore vs full cold start")
+    args = parser.parse_args()
     session = harness.session()
     issuer = session.issuer
     counter = iter(range(1_000_000))
@@ -136,6 +225,9 @@ def main() -> int:
 
     def hello_event():
         return api_event("GET", "/hello")
+
+    if args.restore:
+        return main_restore(session, lego_event, hello_event)
 
     with tempfile.TemporaryDirectory(prefix="bench-coldstart-") as scratch:
         root = Path(scratch)
