@@ -128,12 +128,12 @@ def _close_caches() -> None:
 
 def forget_clients() -> None:
     """Drop the cached OpenSearch, S3 (storage), Lambda clients, the JWKS copies and the time-based state (health
-    memo, Redis circuit breaker): built again on next use."""
+    memo, Redis circuit breaker, the cache-debt check's last time): built again on next use."""
     from django.conf import settings
     from django.core.files.storage import default_storage, storages
     from django.utils.functional import empty
 
-    from lego_api.core import health, jwt_keys, redis_breaker, search, storage, tasks
+    from lego_api.core import cache, health, jwt_keys, search, storage, tasks
 
     if search._client_for.cache_info().currsize and settings.OPENSEARCH_URL:
         search.get_client().close()
@@ -146,9 +146,10 @@ def forget_clients() -> None:
     storages._storages.clear()  # the S3Storage instances and their boto3 resources
     default_storage._wrapped = empty
     jwt_keys._remote_jwks.clear()  # keys and their load times are fetched again
-    # Time-based state: a memoized health result and an open Redis circuit are about the snapshot's moment.
+    # Time-based state: a memoized health result, an open Redis circuit and the time of the last cache-debt check
+    # are about the snapshot's moment (a restored monotonic clock need not be later than it).
     health._memo.update(at=0.0, result=None)
-    redis_breaker.breaker.reset()
+    cache.reset_fault_state()
 
 
 def _xray_emitter():

@@ -17,7 +17,7 @@ import snapshot_restore_py
 from django.conf import settings as django_settings
 from django.db import connection
 
-from lego_api.core import health, jwt_keys, redis_breaker, secrets, snapstart, storage, tasks
+from lego_api.core import cache, health, jwt_keys, redis_breaker, secrets, snapstart, storage, tasks
 
 
 @pytest.fixture
@@ -55,11 +55,14 @@ def test_before_snapshot_closes_the_database_and_forgets_clients(settings):
     jwt_keys._remote_jwks[("https://issuer.example", "https://issuer.example/jwks")] = object()
     health._memo.update(at=time.monotonic(), result={"memoized": True})
     redis_breaker.breaker.record_failure(ConnectionError("down at the snapshot"))
+    cache.users_with_debts()  # the debt check ran at the snapshot's moment
     assert connection.connection is not None and redis_breaker.breaker.is_open
+    assert cache._debts._checked_at is not None
 
     try:
         snapstart.before_snapshot()
         circuit_open_after = redis_breaker.breaker.is_open
+        debts_checked_at_after = cache._debts._checked_at
     finally:
         redis_breaker.breaker.reset()  # whatever happens, no open circuit for the next tests
 
@@ -69,6 +72,7 @@ def test_before_snapshot_closes_the_database_and_forgets_clients(settings):
     assert jwt_keys._remote_jwks == {}
     assert health._memo["result"] is None
     assert circuit_open_after is False
+    assert debts_checked_at_after is None
 
 
 def test_after_restore_reseeds_random():
