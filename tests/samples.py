@@ -8,6 +8,20 @@ import zipfile
 
 from PIL import Image
 
+
+def moc_fields(title: str = "Coffee Truck", **overrides) -> dict:
+    """A valid MocWrite body for a MOC (it needs its author, parts count, theme and set number), camelCase keys."""
+    return {
+        "type": "moc",
+        "title": title,
+        "author": "Jane Builder",
+        "partsCount": 328,
+        "theme": "City",
+        "setNumber": "MOC-210134",
+        **overrides,
+    }
+
+
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 # SPEC §5.6 worked example (d): standard columns, 3 rows, totalPartsCount 7, uniquePartsCount 2.
 CSV = b"Part ID,Part Name,Quantity,Color\n3001,Brick 2 x 4,4,Red\n3020,Plate 2 x 4,2,Black\n3001,Brick 2 x 4,1,Red\n"

@@ -24,7 +24,7 @@ from lego_api.core import storage
 from lego_api.devstack import s3_client
 from mocs.models import MocFile
 from tests.helpers import assert_error, file_system_storage, handed_out_urls
-from tests.samples import CSV, PDF, html_csv_with_script, image_bytes, studio_bytes, xml_with_script
+from tests.samples import CSV, PDF, html_csv_with_script, image_bytes, moc_fields, studio_bytes, xml_with_script
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,14 +36,6 @@ HTML_CSV = html_csv_with_script("http://127.0.0.1:9/script-ran")
 PNG, JPEG, WEBP = image_bytes("PNG"), image_bytes("JPEG"), image_bytes("WEBP")
 CAFE_XML = "Café wanted.xml"
 CAFE_XML_DISPOSITION = "attachment; filename=\"Cafe wanted.xml\"; filename*=UTF-8''Caf%C3%A9%20wanted.xml"
-MOC_FIELDS = {
-    "type": "moc",
-    "title": "Coffee Truck",
-    "author": "Jane Builder",
-    "partsCount": 328,
-    "theme": "City",
-    "setNumber": "MOC-210134",
-}
 
 # (fileType, filename, content, declared type, the `mimeType` the API reports)
 NON_IMAGES = [
@@ -161,7 +153,7 @@ def test_m11_writes_images_inline_with_their_type(api, moc, file_type, filename,
 
 def test_m7_writes_non_images_as_attachments_and_images_inline(api):
     body = {
-        **MOC_FIELDS,
+        **moc_fields(),
         "instructionsFile": part("Coffee Truck.pdf", PDF),
         "partsLists": part(CAFE_XML, SCRIPT_XML),
         "images": part("cover.png", PNG),

@@ -199,18 +199,6 @@ def assert_internal_error(response) -> None:
 # --- Content --------------------------------------------------------------------------------------------------
 
 
-def moc_fields(title: str) -> dict:
-    """A valid M2 body (a MOC needs its author, parts count, theme and set number)."""
-    return {
-        "type": "moc",
-        "title": title,
-        "author": "Jane Builder",
-        "partsCount": 120,
-        "theme": "City",
-        "setNumber": "M",
-    }
-
-
 def large_pdf(megabytes: int, name: str = "manual.pdf") -> SimpleUploadedFile:
     """A valid PDF padded to `megabytes` (a 12 MB one takes long enough to write for an outage to begin before the
     next file of the same request)."""

@@ -10,7 +10,8 @@ from django.core.management import call_command
 
 from lego_api.core import search as core_search
 from mocs.models import Moc
-from tests.faults.probes import OUTAGES, assert_degraded_then_healthy, health_during_and_after, moc_fields, outage
+from tests.faults.probes import OUTAGES, assert_degraded_then_healthy, health_during_and_after, outage
+from tests.samples import moc_fields
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -18,7 +18,8 @@ import pytest
 from django.db import connection
 
 from mocs.models import Moc
-from tests.faults.probes import assert_internal_error, component, fresh_health, moc_fields
+from tests.faults.probes import assert_internal_error, component, fresh_health
+from tests.samples import moc_fields
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -31,7 +31,6 @@ from tests.faults.probes import (
     end_outage,
     health_during_and_after,
     large_pdf,
-    moc_fields,
     outage,
     referenced_keys,
     rows_missing_objects,
@@ -39,7 +38,7 @@ from tests.faults.probes import (
     unreferenced_objects,
     wait_until_settled,
 )
-from tests.samples import CSV, PDF
+from tests.samples import CSV, PDF, moc_fields
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

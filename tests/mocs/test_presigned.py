@@ -20,7 +20,7 @@ from mocs.models import Moc, MocFile, MocFileStatus, MocPartsList
 from mocs.services.files import files_delete_stale_pending
 from tests.factories import MocFactory, MocFileFactory, MocPartsListFactory
 from tests.helpers import assert_error, moc_prefix, stored_keys
-from tests.samples import CSV, PDF, image_bytes
+from tests.samples import CSV, PDF, image_bytes, moc_fields
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,19 +28,6 @@ MB = 1_048_576
 
 
 PNG, JPEG = image_bytes("PNG"), image_bytes("JPEG")
-
-
-def moc_fields(**overrides) -> dict:
-    fields = {
-        "type": "moc",
-        "title": "Coffee Truck",
-        "author": "Jane Builder",
-        "partsCount": 328,
-        "theme": "City",
-        "setNumber": "MOC-210134",
-    }
-    fields.update(overrides)
-    return fields
 
 
 def declare(filename: str, file_type: str, data: bytes, mime_type: str = "application/octet-stream", **extra) -> dict:

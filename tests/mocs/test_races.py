@@ -22,7 +22,7 @@ from mocs.models import Moc, MocFile, MocFileStatus, MocFileType, MocPartsList
 from profiles.models import Profile
 from tests.factories import MocFactory, MocFileFactory, MocPartsListFactory
 from tests.helpers import assert_error, moc_prefix, stored_keys, user_prefix
-from tests.samples import CSV, PDF, image_bytes
+from tests.samples import CSV, PDF, image_bytes, moc_fields
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -145,18 +145,6 @@ def assert_one_winner(responses, *, success: int, message: str):
     return next(response for response in responses if response.status_code == success)
 
 
-def moc_fields(**overrides) -> dict:
-    fields = {
-        "type": "moc",
-        "title": TITLE,
-        "author": "Jane Builder",
-        "partsCount": 328,
-        "theme": "City",
-        "setNumber": "MOC-210134",
-    }
-    return {**fields, **overrides}
-
-
 def part(name: str, data: bytes, content_type: str = "application/octet-stream") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data, content_type=content_type)
 
@@ -165,7 +153,9 @@ def part(name: str, data: bytes, content_type: str = "application/octet-stream")
 
 
 def test_parallel_creates_with_one_title_give_one_201_and_409s(clients, owner):
-    responses = race(clients, lambda _, api: api.post("/api/mocs", moc_fields(), format="json"), hold=title_held(owner))
+    responses = race(
+        clients, lambda _, api: api.post("/api/mocs", moc_fields(TITLE), format="json"), hold=title_held(owner)
+    )
 
     winner = assert_one_winner(responses, success=201, message=DUPLICATE_TITLE)
     assert list(Moc.objects.filter(user_id=owner).values_list("pk", flat=True)) == [
@@ -175,7 +165,7 @@ def test_parallel_creates_with_one_title_give_one_201_and_409s(clients, owner):
 
 def test_parallel_creates_with_files_and_one_title_give_one_201_and_409s(clients, owner):
     def send(index: int, api: APIClient):
-        data = {**moc_fields(), "instructionsFile": [part(f"truck-{index}.pdf", PDF, "application/pdf")]}
+        data = {**moc_fields(TITLE), "instructionsFile": [part(f"truck-{index}.pdf", PDF, "application/pdf")]}
         return api.post("/api/mocs/with-files", data, format="multipart")
 
     responses = race(clients, send, hold=title_held(owner))
@@ -192,7 +182,9 @@ def test_parallel_initializes_with_one_title_give_one_201_and_409s(clients, owne
     declared = [{"filename": "truck.pdf", "fileType": "instruction", "mimeType": "application/pdf", "size": len(PDF)}]
     responses = race(
         clients,
-        lambda _, api: api.post("/api/mocs/with-files/initialize", {**moc_fields(), "files": declared}, format="json"),
+        lambda _, api: api.post(
+            "/api/mocs/with-files/initialize", {**moc_fields(TITLE), "files": declared}, format="json"
+        ),
         hold=title_held(owner),
     )
 
@@ -240,7 +232,7 @@ def test_parallel_first_writes_of_a_new_user_give_one_201_and_409s(token_for):
     clients = clients_of(token_for(user_id))
 
     responses = race(
-        clients, lambda _, api: api.post("/api/mocs", moc_fields(), format="json"), hold=title_held(user_id)
+        clients, lambda _, api: api.post("/api/mocs", moc_fields(TITLE), format="json"), hold=title_held(user_id)
     )
 
     assert_one_winner(responses, success=201, message=DUPLICATE_TITLE)
