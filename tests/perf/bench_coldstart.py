@@ -119,15 +119,16 @@ def cold_start(package_dir: Path, event_for, env: dict[str, str]) -> tuple[float
     return total, runner.init.ms, first.ms, second.ms
 
 
+def medians(runs: list[tuple[float, ...]], names: tuple[str, ...]) -> dict[str, float]:
+    """The median of each column of `runs`, by name."""
+    return {name: statistics.median(run[index] for run in runs) for index, name in enumerate(names)}
+
+
 def measure(label: str, package_dir: Path, event_for, env: dict[str, str]) -> dict[str, float]:
     cold_start(package_dir, event_for, env)  # warm the page cache, as Lambda's worker has the code locally
-    runs = [cold_start(package_dir, event_for, env) for _ in range(RUNS)]
-    figures = {
-        "total": statistics.median(r[0] for r in runs),
-        "init": statistics.median(r[1] for r in runs),
-        "first": statistics.median(r[2] for r in runs),
-        "warm": statistics.median(r[3] for r in runs),
-    }
+    figures = medians(
+        [cold_start(package_dir, event_for, env) for _ in range(RUNS)], ("total", "init", "first", "warm")
+    )
     print(
         f"  {label:<34} cold start {figures['total']:7.0f} ms  (import/init {figures['init']:6.0f}, "
         f"first request {figures['first']:5.0f}; warm request {figures['warm']:5.1f})",
@@ -153,13 +154,9 @@ def restore_start(package_dir: Path, event_for, env: dict[str, str]) -> tuple[fl
 
 def measure_restore(package_dir: Path, event_for, env: dict[str, str]) -> dict[str, float]:
     restore_start(package_dir, event_for, env)
-    runs = [restore_start(package_dir, event_for, env) for _ in range(RUNS)]
-    figures = {
-        "total": statistics.median(r[0] for r in runs),
-        "hooks": statistics.median(r[1] for r in runs),
-        "first": statistics.median(r[2] for r in runs),
-        "warm": statistics.median(r[3] for r in runs),
-    }
+    figures = medians(
+        [restore_start(package_dir, event_for, env) for _ in range(RUNS)], ("total", "hooks", "first", "warm")
+    )
     print(
         f"  {'API, SnapStart restore (fork)':<34} restore    {figures['total']:7.0f} ms  (after-restore hooks "
         f"{figures['hooks']:5.0f}, first request {figures['first']:5.0f}; warm request {figures['warm']:5.1f})",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
 import shutil
 import statistics
@@ -25,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.perf.services import start_bench_services  # noqa: E402
+
 CALLER = "bench-caller"
 CALLER_ROWS = 10_000
 OTHER_ROWS = 10_000  # other users' rows in the same table, so the user_id index has work to do
@@ -34,25 +35,9 @@ TAGS = ["city", "space", "castle", "vehicle", "modular", "food", "robot", "ship"
 
 def start_services(root: Path) -> list:
     """The full local stack; its variables are exported before Django reads the settings."""
-    from lego_api import devstack
-
-    started = devstack.start_stack(root, full=True)
-    for service in started:
-        os.environ.update(service.env)
-    os.environ.update(
-        {
-            "ENVIRONMENT": "local",
-            "LOCAL_AUTH_ENABLED": "true",
-            "LOCAL_JWT_KEY_FILE": str(root / "jwt-private-key.pem"),
-            "MEDIA_ROOT": str(root / "media"),
-            "RATE_LIMIT_ENABLED": "false",
-            "TASKS_EAGER": "true",
-            "LOG_LEVEL": "WARNING",  # one JSON line per request would time the terminal
-            "OPENSEARCH_INDEX_PREFIX": "lego-bench",
-            "DJANGO_SETTINGS_MODULE": "lego_api.settings",
-        }
+    return start_bench_services(
+        root, full=True, env={"RATE_LIMIT_ENABLED": "false", "OPENSEARCH_INDEX_PREFIX": "lego-bench"}
     )
-    return started
 
 
 def load_rows() -> float:

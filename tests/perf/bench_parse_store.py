@@ -9,7 +9,6 @@ also times the same insert through `bulk_create`. Prints figures; it is not a ti
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import sys
@@ -23,28 +22,14 @@ sys.path.insert(0, str(ROOT))
 
 from tests.perf.bench_parse import ROWS, bare_csv_reader, build_csv, median_seconds  # noqa: E402
 from tests.perf.bench_parse import RUNS as PARSE_RUNS  # noqa: E402
+from tests.perf.services import start_bench_services  # noqa: E402
 
 GOAL_SECONDS = 1.0
 
 
 def start_postgres(root: Path) -> list:
     """Embedded PostgreSQL only; its variables are exported before Django reads the settings."""
-    from lego_api import devstack
-
-    started = devstack.start_stack(root, full=False)
-    for service in started:
-        os.environ.update(service.env)
-    os.environ.update(
-        {
-            "ENVIRONMENT": "local",
-            "MEDIA_ROOT": str(root / "media"),
-            "LOCAL_JWT_KEY_FILE": str(root / "jwt-private-key.pem"),
-            "TASKS_EAGER": "true",
-            "LOG_LEVEL": "WARNING",
-            "DJANGO_SETTINGS_MODULE": "lego_api.settings",
-        }
-    )
-    return started
+    return start_bench_services(root, full=False)
 
 
 def timed(function: Callable[[], object], *, runs: int, setup: Callable[[], object] | None = None) -> list[float]:

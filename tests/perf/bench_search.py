@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import random
 import shutil
 import statistics
@@ -25,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from tests.perf.services import start_bench_services  # noqa: E402
 
 TOTAL_ROWS = 100_000
 CALLER_ROWS = 10_000
@@ -75,16 +76,7 @@ QUERIES: list[tuple[str, dict]] = [
 
 def start_postgres(root: Path) -> list:
     """Embedded PostgreSQL only; its variables exported before Django reads the settings."""
-    for name in ("OPENSEARCH_URL", "REDIS_URL", "STORAGE_BUCKET"):
-        os.environ.pop(name, None)
-    from lego_api import devstack
-
-    started = devstack.start_stack(root, full=False)
-    for service in started:
-        os.environ.update(service.env)
-    os.environ.setdefault("ENVIRONMENT", "local")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "lego_api.settings"
-    return started
+    return start_bench_services(root, full=False, unset=("OPENSEARCH_URL", "REDIS_URL", "STORAGE_BUCKET"))
 
 
 def make_rows(rng: random.Random) -> list[tuple]:

@@ -1,0 +1,47 @@
+"""The benchmarks' services: the real local services a benchmark needs, started in its own directory, and their
+variables (with the benchmark's settings) exported before Django reads the settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+
+def start_bench_services(
+    root: Path,
+    *,
+    full: bool,
+    only: Iterable[str] | None = None,
+    unset: Iterable[str] = (),
+    env: dict[str, str] | None = None,
+) -> list:
+    """Start PostgreSQL (and with `full` the rest of `make stack`; `only` keeps just the services named), export
+    their variables, the local settings every benchmark shares, and `env` on top; returns the started services.
+
+    As everywhere, a service variable already set replaces its local service; `unset` names the variables a
+    benchmark removes first, for the backends it must run without (no search engine, no S3, ...)."""
+    from lego_api import devstack
+
+    for name in unset:
+        os.environ.pop(name, None)
+    planned = devstack.plan_stack(root, full=full)
+    if only is not None:
+        names = set(only)
+        planned = [service for service in planned if service.name in names]
+    started = devstack.start_services(planned)
+    for service in started:
+        os.environ.update(service.env)
+    os.environ.update(
+        {
+            "ENVIRONMENT": "local",
+            "LOCAL_AUTH_ENABLED": "true",
+            "LOCAL_JWT_KEY_FILE": str(root / "jwt-private-key.pem"),
+            "MEDIA_ROOT": str(root / "media"),
+            "TASKS_EAGER": "true",
+            "LOG_LEVEL": "WARNING",  # one JSON line per request would time the terminal
+            "DJANGO_SETTINGS_MODULE": "lego_api.settings",
+            **(env or {}),
+        }
+    )
+    return started
