@@ -20,7 +20,7 @@ TOKEN_USER ?= $(if $(filter command line,$(origin USER)),$(USER),dev-user)
 
 FORCE:
 
-.PHONY: FORCE help venv run stack db token test lint format check-migrations schema pytest browser-deps bench package deploy rollback clean
+.PHONY: FORCE help venv run stack db token test lint format check-migrations schema pytest browser-deps bench bench-images package deploy rollback clean
 
 help:
 	@echo "make run        serve the API on 127.0.0.1:$(PORT) with the embedded PostgreSQL (Ctrl-C stops all)"
@@ -30,6 +30,7 @@ help:
 	@echo "make token TOKEN_USER=alice   print a dev token for alice (default: dev-user)"
 	@echo "make test       lint, migrations check, OpenAPI validation and the whole test suite"
 	@echo "make bench      run the benchmarks (tests/perf) and print their figures"
+	@echo "make bench-images  the image pipeline against sharp (installs sharp from npm into tests/perf)"
 	@echo "make package STAGE=dev  build the Lambda zip; make deploy STAGE=dev  deploy it with Zappa"
 	@echo "make rollback STAGE=dev [STEPS=1]  serve an earlier version (moves the SnapStart alias)"
 
@@ -50,13 +51,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt $(if $(VENV_STALE),FOR
 venv: $(VENV)/.installed
 
 run: venv
-	$(PY) -m lego_api.devstack serve --port $(PORT)
+	$(PY) -m tools.devstack serve --port $(PORT)
 
 stack: venv
-	$(PY) -m lego_api.devstack serve --full --port $(PORT)
+	$(PY) -m tools.devstack serve --full --port $(PORT)
 
 db: venv
-	$(PY) -m lego_api.devstack env
+	$(PY) -m tools.devstack env
 
 token: venv
 	@$(PY) manage.py devtoken $(TOKEN_USER)
@@ -64,6 +65,7 @@ token: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache --no-logo  # the import contracts in pyproject.toml
 
 format: venv
 	$(VENV)/bin/ruff check --fix .
@@ -93,18 +95,24 @@ bench: venv
 	$(PY) tests/perf/bench_redis_fault.py
 	$(PY) tests/perf/bench_coldstart.py
 	$(PY) tests/perf/bench_coldstart.py --restore
+	$(MAKE) --no-print-directory bench-images
+
+# The image pipeline against sharp (Node): `npm ci` installs the pinned sharp into tests/perf/node_modules.
+bench-images: venv
+	npm ci --prefix tests/perf --no-audit --no-fund
+	$(PY) tests/perf/bench_images.py
 
 # build/lego-api-$(STAGE).zip: Lambda-platform wheels (CPython 3.13), GLIBC <= 2.34 checked, static files, precompiled bytecode.
 package: venv
-	$(PY) -m lego_api.packaging build --stage $(STAGE)
+	$(PY) -m tools.packaging build --stage $(STAGE)
 
 # $(STAGE)-worker first (zappa deploy the first time, else zappa update --zip), migrate on it, then $(STAGE).
 deploy: venv
-	$(PY) -m lego_api.packaging deploy --stage $(STAGE)
+	$(PY) -m tools.packaging deploy --stage $(STAGE)
 
 # SnapStart stages: point STAGE's `snapstart` alias at the version STEPS (default 1) code changes back.
 rollback: venv
-	$(PY) -m lego_api.packaging rollback --stage $(STAGE) --steps $(or $(STEPS),1)
+	$(PY) -m tools.packaging rollback --stage $(STAGE) --steps $(or $(STEPS),1)
 
 clean:
 	rm -rf build .build dist staticfiles .pytest_cache .ruff_cache

@@ -14,7 +14,7 @@ def main() -> None:
         execute_from_command_line(sys.argv)
     except OperationalError:
         # A database that is not running is a one-line message naming the fix, not a driver traceback.
-        from lego_api.devstack import database_unreachable_message
+        from lego_api.local_database import database_unreachable_message
 
         problem = database_unreachable_message()
         if problem is None:

@@ -167,7 +167,7 @@ DATABASE_URL = env("DATABASE_URL")
 if not DATABASE_URL:
     if not IS_LOCAL:
         raise ImproperlyConfigured(f"DATABASE_URL is required when ENVIRONMENT={ENVIRONMENT}")
-    from lego_api.devstack import default_database_url
+    from lego_api.local_database import default_database_url  # make run's embedded cluster under LOCAL_DIR
 
     DATABASE_URL = default_database_url(LOCAL_DIR)
 # Persistent connections: RDS Proxy multiplexes them, and a warm Lambda reuses its connection.
@@ -236,18 +236,45 @@ UPLOAD_URL_EXPIRY = env_int("UPLOAD_URL_EXPIRY", 3600, minimum=1)
 STATIC_URL = "/static/"
 STATIC_ROOT = env("STATIC_ROOT", None if IS_LOCAL else str(BASE_DIR / "staticfiles"))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},  # under MEDIA_ROOT
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-if STORAGE_BUCKET:
-    STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+# A hung S3 (or a partition) answers nothing: botocore's defaults (60 s reads, 4 attempts) held a request for
+# 4 minutes. Every call now fails within ATTEMPTS x (CONNECT + READ) = 14 s, so a failed write and the delete that
+# undoes it fit in API Gateway's 29 s. Timeouts bound each socket operation, not a whole transfer, so a 50 MB
+# PutObject is not cut short by them.
+S3_CONNECT_TIMEOUT = 2
+S3_READ_TIMEOUT = 5
+S3_MAX_ATTEMPTS = 2  # one retry: S3's occasional 500/503 SlowDown
+S3_HEALTH_TIMEOUT = 2  # the health check answers within its 2 s budget (SPEC §7.1): short timeouts, no retry
+
+
+def s3_storage(*, connect_timeout: float, read_timeout: float, max_attempts: int) -> dict:
+    """A STORAGES entry: django-storages' S3 backend on STORAGE_BUCKET, whose boto3 client has these timeouts. The
+    one S3 configuration: `lego_api.core.storage` does everything through this storage and its client."""
+    from boto3.s3.transfer import TransferConfig
+    from botocore.config import Config
+
+    return {
+        "BACKEND": "lego_api.core.storage.backends.S3Storage",
         "OPTIONS": {
             "bucket_name": STORAGE_BUCKET,
             "region_name": AWS_REGION,
             "endpoint_url": AWS_ENDPOINT_URL_S3,
-            "signature_version": "s3v4",
-            "addressing_style": "path" if AWS_ENDPOINT_URL_S3 else "virtual",
+            "client_config": Config(
+                signature_version="s3v4",
+                # S3-compatible servers (SeaweedFS) are addressed by path; AWS by virtual host.
+                s3={"addressing_style": "path" if AWS_ENDPOINT_URL_S3 else "virtual"},
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+                retries={"mode": "standard", "total_max_attempts": max_attempts},
+            ),
+            # One PutObject or GetObject per object (up to 5 GB; ours are at most 50 MB) and no transfer threads on
+            # Lambda; a body cut off mid-read is read again as often as a request is tried.
+            "transfer_config": TransferConfig(
+                use_threads=False, multipart_threshold=5 * 1024**3, num_download_attempts=max_attempts
+            ),
+            "max_memory_size": 8 * 1024 * 1024,  # an object opened for reading spills to disk past 8 MB
             "default_acl": None,
             "querystring_auth": True,
             "querystring_expire": PRESIGNED_URL_EXPIRY,
@@ -257,6 +284,14 @@ if STORAGE_BUCKET:
             else {},
         },
     }
+
+
+if STORAGE_BUCKET:
+    STORAGES["default"] = s3_storage(
+        connect_timeout=S3_CONNECT_TIMEOUT, read_timeout=S3_READ_TIMEOUT, max_attempts=S3_MAX_ATTEMPTS
+    )
+    STORAGES["health"] = s3_storage(connect_timeout=S3_HEALTH_TIMEOUT, read_timeout=S3_HEALTH_TIMEOUT, max_attempts=1)
+
 # The build collects static files into the package; only the hashed names are ever linked, so the copies under the
 # original names would only double the package's static files.
 WHITENOISE_KEEP_ONLY_HASHED_FILES = True

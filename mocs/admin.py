@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from lego_api.core.casing import to_snake
 from lego_api.core.errors import flatten_errors
 from lego_api.core.exceptions import ApiError
-from lego_api.core.tasks import search_index
+from lego_api.core.search.tasks import search_index
 from mocs.models import Moc, MocFile, MocPart, MocPartsList
 from mocs.serializers import MocWriteSerializer
 from mocs.services.mocs import DUPLICATE_TITLE, moc_create, moc_delete, moc_title_taken, moc_touch, moc_update

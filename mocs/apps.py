@@ -16,14 +16,18 @@ class MocsConfig(AppConfig):
     verbose_name = "MOC instructions"
 
     def ready(self) -> None:
+        from lego_api.core.cache import register_family
+        from lego_api.core.counts import register_counter
         from lego_api.core.errors import register_conflict
         from lego_api.core.orphans import register_key_prefix
         from lego_api.core.search import register
-        from mocs.search import MocSearchIndex
+        from mocs.search import MOC_INDEX
         from mocs.services.files import files_referenced_keys
-        from mocs.services.mocs import DUPLICATE_TITLE
+        from mocs.services.mocs import DUPLICATE_TITLE, moc_count
 
-        register(MocSearchIndex())
+        register_family("mocs")
+        register(MOC_INDEX)
         register_conflict(TITLE_CONSTRAINT, DUPLICATE_TITLE)
         register_conflict(THUMBNAIL_CONSTRAINT, THUMBNAIL_TAKEN)
         register_key_prefix(KEY_PREFIX, files_referenced_keys)
+        register_counter("mocs", moc_count)

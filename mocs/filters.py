@@ -1,5 +1,5 @@
 """Query filters of M1 `GET /api/mocs` (SPEC §4.2): `tag`, `type` and the `search` text, validated by the core text
-rule (a bad value is a 400 VALIDATION_ERROR on that parameter). Pass `lego_api.core.fields.query_params(request)`
+rule (a bad value is a 400 VALIDATION_ERROR on that parameter). Pass `lego_api.core.query.query_params(request)`
 as the data."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
-from lego_api.core.fields import TextChoiceFilter, TextFilter
+from lego_api.core.query import TextChoiceFilter, TextFilter
 from mocs.models import Moc, MocType
 
 

@@ -1,5 +1,8 @@
 """MOC tasks (SPEC §7.3): `parse_parts_list` for presigned parts-list uploads, and the hourly sweeper
-`cleanup_stale_uploads`. Both take JSON-serialisable arguments only and are safe to run twice."""
+`cleanup_stale_uploads`. Both take JSON-serialisable arguments only and are safe to run twice.
+
+The services that queue these tasks import this module, so each task imports its services in its body.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,6 @@ from django.utils import timezone
 
 from lego_api.core.orphans import unreferenced_objects_sweep
 from lego_api.core.tasks import task
-from mocs.services import files as file_services
-from mocs.services import parts_lists as parts_list_services  # modules, not names: that module imports this one
 
 logger = logging.getLogger("mocs.tasks")
 
@@ -25,7 +26,9 @@ def parse_parts_list(parts_list_id: str) -> None:
 
     No-op when the list is `ready` (or `failed`, or gone); the list's earlier parts are deleted before the insert.
     """
-    parts_list_services.parts_list_parse_stored(parts_list_id=str(parts_list_id))
+    from mocs.services.parsing import parts_list_parse_stored
+
+    parts_list_parse_stored(parts_list_id=str(parts_list_id))
 
 
 @task
@@ -41,9 +44,12 @@ def cleanup_stale_uploads() -> None:
     Not yet here: marking gallery images still not `ready` after 1 h as `failed` (SPEC §7.3). It belongs to the
     gallery app, which does not exist yet; add its step to this task when it does.
     """
+    from mocs.services.files import files_delete_stale_pending
+    from mocs.services.parsing import parts_lists_sweep_stuck
+
     now = timezone.now()
-    deleted = file_services.files_delete_stale_pending(older_than=now - STALE_PENDING_FILES_AFTER)
-    requeued, failed = parts_list_services.parts_lists_sweep_stuck(now=now)
+    deleted = files_delete_stale_pending(older_than=now - STALE_PENDING_FILES_AFTER)
+    requeued, failed = parts_lists_sweep_stuck(now=now)
     orphans = unreferenced_objects_sweep(now=now)
     logger.info(
         "stale uploads swept",

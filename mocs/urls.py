@@ -1,32 +1,33 @@
-"""MOC routes (SPEC §4.2), mounted under `/api/`. Literal segments never collide with ids: ids match UUIDs only."""
+"""MOC routes (SPEC §4.2), mounted under `/api/`. The router puts literal segments before ids, and ids match UUIDs
+only, so `mocs/search` never reaches `mocs/{id}`."""
 
-from lego_api.core.routing import route
+from lego_api.core.routers import Router
 from mocs.views import files, mocs, parts_lists
 
-urlpatterns = [
-    route("mocs", mocs.MocListCreateView.as_view(), "moc-list"),  # M1, M2
-    route("mocs/search", mocs.MocSearchView.as_view(), "moc-search"),  # M3
-    route("mocs/stats/by-category", mocs.StatsByCategoryView.as_view(), "moc-stats-by-category"),  # M27
-    route("mocs/stats/uploads-over-time", mocs.StatsUploadsOverTimeView.as_view(), "moc-stats-uploads"),  # M28
-    route("mocs/parts-lists/summary", mocs.PartsListSummaryView.as_view(), "moc-parts-lists-summary"),  # M26
-    route("mocs/with-files", files.MocCreateWithFilesView.as_view(), "moc-create-with-files"),  # M7
-    route("mocs/with-files/initialize", files.MocInitializeView.as_view(), "moc-initialize"),  # M8
-    route(
-        "mocs/upload-parts-list", parts_lists.UploadPartsListAliasView.as_view(), "moc-upload-parts-list-alias"
-    ),  # M18
-    route("mocs/{id}", mocs.MocDetailView.as_view(), "moc-detail"),  # M4, M5, M6
-    route("mocs/{id}/files/initialize", files.FilesInitializeView.as_view(), "moc-files-initialize"),  # M9
-    route("mocs/{id}/finalize", files.FinalizeView.as_view(), "moc-finalize"),  # M10
-    route("mocs/{id}/files", files.FileUploadView.as_view(), "moc-files"),  # M11
-    route("mocs/{id}/files/{file_id}", files.FileDeleteView.as_view(), "moc-file-delete"),  # M12
-    route("mocs/{id}/files/{file_id}/download", files.FileDownloadView.as_view(), "moc-file-download"),  # M13
-    route("mocs/{id}/upload-parts-list", parts_lists.UploadPartsListView.as_view(), "moc-upload-parts-list"),  # M17
-    route("mocs/{id}/parts-lists", parts_lists.PartsListCollectionView.as_view(), "moc-parts-lists"),  # M19, M20
-    route(
-        "mocs/{id}/parts-lists/{pl_id}", parts_lists.PartsListDetailView.as_view(), "moc-parts-list"
-    ),  # M21, M23, M25
-    route("mocs/{id}/parts-lists/{pl_id}/parts", parts_lists.PartsView.as_view(), "moc-parts"),  # M22
-    route(
-        "mocs/{id}/parts-lists/{pl_id}/status", parts_lists.PartsListStatusView.as_view(), "moc-parts-list-status"
-    ),  # M24
-]
+router = Router()
+router.register("mocs", mocs.MocViewSet, basename="moc")  # M1, M2 (moc-list); M4, M5, M6 (moc-detail)
+router.add("mocs/search", mocs.MocSearchView.as_view(), "moc-search")  # M3
+router.add("mocs/stats/by-category", mocs.StatsByCategoryView.as_view(), "moc-stats-by-category")  # M27
+router.add("mocs/stats/uploads-over-time", mocs.StatsUploadsOverTimeView.as_view(), "moc-stats-uploads")  # M28
+router.add("mocs/parts-lists/summary", mocs.PartsListSummaryView.as_view(), "moc-parts-lists-summary")  # M26
+router.add("mocs/with-files", files.MocCreateWithFilesView.as_view(), "moc-create-with-files")  # M7
+router.add("mocs/with-files/initialize", files.MocInitializeView.as_view(), "moc-initialize")  # M8
+router.add(
+    "mocs/upload-parts-list", parts_lists.UploadPartsListAliasView.as_view(), "moc-upload-parts-list-alias"
+)  # M18
+router.add("mocs/{id}/files/initialize", files.FilesInitializeView.as_view(), "moc-files-initialize")  # M9
+router.add("mocs/{id}/finalize", files.FinalizeView.as_view(), "moc-finalize")  # M10
+router.add("mocs/{id}/files", files.FileUploadView.as_view(), "moc-files")  # M11
+router.add("mocs/{id}/files/{file_id}", files.FileDeleteView.as_view(), "moc-file-delete")  # M12
+router.add("mocs/{id}/files/{file_id}/download", files.FileDownloadView.as_view(), "moc-file-download")  # M13
+router.add("mocs/{id}/upload-parts-list", parts_lists.UploadPartsListView.as_view(), "moc-upload-parts-list")  # M17
+router.add("mocs/{id}/parts-lists", parts_lists.PartsListCollectionView.as_view(), "moc-parts-lists")  # M19, M20
+router.add(
+    "mocs/{id}/parts-lists/{pl_id}", parts_lists.PartsListDetailView.as_view(), "moc-parts-list"
+)  # M21, M23, M25
+router.add("mocs/{id}/parts-lists/{pl_id}/parts", parts_lists.PartsView.as_view(), "moc-parts")  # M22
+router.add(
+    "mocs/{id}/parts-lists/{pl_id}/status", parts_lists.PartsListStatusView.as_view(), "moc-parts-list-status"
+)  # M24
+
+urlpatterns = router.urls

@@ -13,8 +13,10 @@ class ProfilesConfig(AppConfig):
 
     def ready(self) -> None:
         from lego_api.core.authentication import register_authenticated_hook
+        from lego_api.core.cache import register_family
         from lego_api.core.errors import register_conflict
         from profiles.services import profile_mirror
 
+        register_family("profile")
         register_authenticated_hook(profile_mirror)
         register_conflict(USER_ID_CONSTRAINT, PROFILE_EXISTS)

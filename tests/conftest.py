@@ -77,3 +77,16 @@ def moc(owner):
     from tests.factories import MocFactory
 
     return MocFactory(user_id=owner)
+
+
+@pytest.fixture(params=["s3", "file system"])
+def storage_mode(request, tmp_path):
+    """Each storage a process can have: S3 (the stack's SeaweedFS), then the file system under a MEDIA_ROOT of the
+    test's own (with the routes mounted only then)."""
+    if request.param == "s3":
+        yield request.param
+        return
+    from tests.helpers import file_system_storage
+
+    with file_system_storage(tmp_path / "media"):
+        yield request.param

@@ -11,8 +11,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lego_api import devstack
 from tests.jwks import TEST_CLIENT_ID, TestIssuer, start_test_issuer
+from tools import devstack
 
 
 @dataclass

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection
 
 from lego_api.core import redis_breaker, storage
-from lego_api.devstack import s3_client
+from tools.devstack import s3_client
 
 
 def assert_error(
@@ -34,6 +34,13 @@ def stored_keys(prefix: str) -> list[str]:
     client = s3_client(os.environ["AWS_ENDPOINT_URL_S3"])
     response = client.list_objects_v2(Bucket=settings.STORAGE_BUCKET, Prefix=prefix)
     return sorted(item["Key"] for item in response.get("Contents", []))
+
+
+def s3_storage_settings(**options) -> dict:
+    """STORAGES with these OPTIONS of the default (S3) storage changed, e.g. another `endpoint_url`: with them
+    overridden, the storage and its client are made again from them."""
+    default = settings.STORAGES["default"]
+    return {**settings.STORAGES, "default": {**default, "OPTIONS": {**default["OPTIONS"], **options}}}
 
 
 def user_prefix(user_id: str) -> str:

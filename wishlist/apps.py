@@ -5,3 +5,8 @@ from django.apps import AppConfig
 
 class WishlistConfig(AppConfig):
     name = "wishlist"
+
+    def ready(self) -> None:
+        from lego_api.core.cache import register_family
+
+        register_family("wishlist")  # SPEC §6.1

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -32,7 +33,6 @@ from lego_api.core.redis_breaker import REDIS_ERRORS
 logger = logging.getLogger("lego_api.cache")
 
 VERSION_TTL = 7 * 24 * 3600
-FAMILIES = ("mocs", "gallery", "wishlist", "profile")
 VERSIONS_CACHE = "versions"  # the raising alias (settings CACHES)
 DEBT_CHECK_SECONDS = 1.0
 
@@ -48,6 +48,33 @@ def query_hash(params: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+# --- Families: each app registers its own in `AppConfig.ready()` (SPEC §6.1: mocs, gallery, wishlist, profile) ---
+
+FAMILY_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_families: dict[str, None] = {}  # ordered as registered
+
+
+class UnknownCacheFamily(LookupError):
+    """A family no app registered. Refused rather than served: a misspelt family in a bump would leave the
+    entries that depend on the real one stale until their TTL, and no test of the write would notice."""
+
+
+def register_family(family: str) -> None:
+    """Declare a family of namespace counters `v:{family}:{uid}` (idempotent)."""
+    if not FAMILY_NAME.fullmatch(family):
+        raise ValueError(f"cache family {family!r}: lower-case letters, digits and `_` only (keys join with : and .)")
+    _families[family] = None
+
+
+def registered_families() -> tuple[str, ...]:
+    return tuple(_families)
+
+
+def _check_families(families: Sequence[str]) -> None:
+    if unknown := [f for f in families if f not in _families]:
+        raise UnknownCacheFamily(f"unregistered cache families {unknown}; registered: {list(_families)}")
+
+
 def _version_key(family: str, user_id: str) -> str:
     return f"v:{family}:{user_id}"
 
@@ -57,7 +84,9 @@ def _now_ms() -> int:
 
 
 def get_versions(user_id: str, *families: str) -> dict[str, int] | None:
-    """Current counters for the families (a missing one starts at the current time in ms); None if Redis fails."""
+    """Current counters for the families (a missing one starts at the current time in ms); None if Redis fails.
+    Raises UnknownCacheFamily for a family no app registered."""
+    _check_families(families)
     store = caches[VERSIONS_CACHE]
     keys = {_version_key(f, user_id): f for f in families}
     versions: dict[str, int] = {}
@@ -93,7 +122,8 @@ def _increment_version(family: str, user_id: str) -> None:
 
 def bump(family: str, user_id: str) -> None:
     """Invalidate every cached entry of the user's family, after the transaction commits; a bump that Redis does
-    not take becomes a debt."""
+    not take becomes a debt. Raises UnknownCacheFamily at once (not after commit) for an unregistered family."""
+    _check_families((family,))
     transaction.on_commit(lambda: _bump_or_record_debt(family, user_id))
 
 
@@ -275,8 +305,9 @@ def cached_result(
     """The cached result for this user and key, else `compute()` (stored for `ttl` seconds): `(result, hit)`.
 
     `compute` raises for anything but a success, so errors are never stored. Without a working cache the result
-    is simply computed (degraded, SPEC §6.1).
+    is simply computed (degraded, SPEC §6.1). An unregistered family raises UnknownCacheFamily, cache or not.
     """
+    _check_families(families)
     if user_id in users_with_debts():
         return compute(), False  # a bump is owed: any entry of this user may be stale, so neither read nor store
     # The versions are taken before compute() reads the database: a read that races a write stores its result

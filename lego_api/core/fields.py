@@ -1,27 +1,25 @@
 """The SPEC §1.4 and §1.5 input rules, decided once for every route: text (no U+0000, no lone surrogate), booleans,
-whole numbers, string arrays and timestamps. Bodies use the serializer fields here (the parsers apply the text
-rule to every JSON and multipart value first); views read query parameters with the `query_*` readers, which
-answer 400 VALIDATION_ERROR on the parameter's name."""
+whole numbers, string arrays and timestamps, and the serializer fields every app's payloads are built from
+(optional text, strict integers, the one boolean, UTC timestamps, tags, http(s) URLs, file references). The parsers
+apply the text rule to every JSON and multipart value first; query parameters are read with `lego_api.core.query`."""
 
 from __future__ import annotations
 
 import codecs
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-import django_filters
-from django import forms
-from django.core.handlers.wsgi import get_bytes_from_wsgi
-from django.http import HttpRequest, QueryDict
-from django_filters import fields as filter_fields
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from lego_api.core.casing import to_camel
 from lego_api.core.exceptions import ValidationFailed
+from lego_api.core.storage import render_url
 
 MSG_NULL_CHARACTERS = "Null characters are not allowed."
 MSG_LONE_SURROGATE = "Must be valid UTF-8 text (no lone surrogates)."
@@ -232,125 +230,162 @@ class TimestampField(serializers.Field):
         return value
 
 
-# --- Query parameters -------------------------------------------------------------------------------------------------
+# --- Optional, nullable and domain-shaped fields --------------------------------------------------------------------
+
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 50
 
 
-def query_params(request: Any) -> QueryDict:
-    """The request's query parameters decoded with TEXT_ENCODING (so a lone surrogate stays visible), read once."""
-    django_request: HttpRequest = getattr(request, "_request", request)
-    params = getattr(django_request, "_text_query_params", None)
-    if params is None:
-        raw = get_bytes_from_wsgi(django_request.META, "QUERY_STRING", "")
-        params = QueryDict(raw, encoding=TEXT_ENCODING)
-        django_request._text_query_params = params
-    return params
+class OptionalTextField(serializers.CharField):
+    """Trimmed text; empty after trimming is stored as null (SPEC §1.4). Whether null is allowed is decided by
+    the type rules, which know if the field is required."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(allow_null=True, allow_blank=True, **kwargs)
+
+    def run_validation(self, data: Any = serializers.empty) -> str | None:
+        return super().run_validation(data) or None
 
 
-def _raw(request: Any, name: str) -> str | None:
-    """The parameter's (last) value, under the text rule; None when absent."""
-    value = query_params(request).get(name)
-    if value is None:
-        return None
-    message = text_error(value)
-    if message is not None:
-        raise ValidationFailed.on_field(name, message)
-    return value
+class TrimmedChoiceField(serializers.ChoiceField):
+    """A choice, compared after trimming."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return super().to_internal_value(data.strip() if isinstance(data, str) else data)
 
 
-def query_text(request: Any, name: str, *, max_length: int, min_length: int = 0) -> str | None:
-    """A trimmed text parameter, None when absent or empty (when `min_length` is 0); 400 when too long/short."""
-    value = _raw(request, name)
-    if value is None:
-        return None
-    value = value.strip()
-    if len(value) > max_length:
-        raise ValidationFailed.on_field(name, f"Ensure this value has at most {max_length} characters.")
-    if len(value) < min_length:
-        raise ValidationFailed.on_field(name, f"Ensure this value has at least {min_length} characters.")
-    return value or None
+class EmptyIsNullMixin:
+    """Optional and nullable; an empty (or blank) multipart string means null."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(allow_null=True, **kwargs)
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if isinstance(data, str) and not data.strip():
+            return True, None
+        return super().validate_empty_values(data)
 
 
-def query_choice(request: Any, name: str, choices: Iterable[str], *, default: str | None = None) -> str | None:
-    """One of `choices`; the default when absent or empty."""
-    value = _raw(request, name)
-    if value is None or not value.strip():
-        return default
-    value = value.strip()
-    if value not in choices:
-        shown = value if len(value) <= 40 else value[:40] + "…"
-        raise ValidationFailed.on_field(name, f'"{shown}" is not a valid choice.')
-    return value
+class WholeNumberField(serializers.IntegerField):
+    """A JSON integer, or a string of decimal digits (multipart). No floats, no signs, no '1e3'."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        if isinstance(data, int):
+            return data
+        if isinstance(data, str):
+            digits = data.strip()
+            # 12 digits is far beyond every bound here, and keeps int() away from huge inputs.
+            if digits.isascii() and digits.isdigit() and len(digits) <= 12:
+                return int(digits)
+        self.fail("invalid")
 
 
-def query_int(request: Any, name: str, *, default: int, minimum: int, maximum: int | None = None) -> int:
-    """A whole number of decimal digits only, within bounds (never clamped, SPEC §1.7); the default when absent."""
-    value = _raw(request, name)
-    if value is None or value == "":
-        return default
-    try:
-        number = parse_whole_number(value)
-    except ValueError as exc:
-        raise ValidationFailed.on_field(name, str(exc)) from None
-    if number < minimum:
-        raise ValidationFailed.on_field(name, f"Must be at least {minimum}.")
-    if maximum is not None and number > maximum:
-        raise ValidationFailed.on_field(name, f"Must be at most {maximum}.")
-    return number
+class StrictIntegerField(EmptyIsNullMixin, WholeNumberField):
+    """`WholeNumberField`, optional and nullable: empty is null."""
 
 
-def query_bool(request: Any, name: str) -> bool | None:
-    """A boolean parameter (true/false/1/0, case-insensitive); None when absent or empty."""
-    value = _raw(request, name)
-    if value is None or not value.strip():
-        return None
-    try:
-        return parse_boolean(value)
-    except ValueError as exc:
-        raise ValidationFailed.on_field(name, str(exc)) from None
+class NullableBooleanField(EmptyIsNullMixin, BooleanField):
+    """The SPEC §1.4 boolean (`BooleanField`); empty is null."""
 
 
-def query_string_array(request: Any, name: str) -> list[str] | None:
-    """A string array parameter: repeated (`?tag=a&tag=b`) or one JSON array string; None when absent."""
-    values = query_params(request).getlist(name)
-    if not values:
-        return None
-    items: list[str] = []
-    for value in values:
-        message = text_error(value)
-        if message is not None:
-            raise ValidationFailed.on_field(name, message)
+class UtcDateTimeField(EmptyIsNullMixin, TimestampField):
+    """The SPEC §1.5 input timestamp (`TimestampField`): UTC, years 1000-9999; empty is null."""
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string", "maxLength": MAX_TAG_LENGTH}, "maxItems": MAX_TAGS})
+class TagsField(serializers.Field):
+    """Tags (SPEC §1.4): a list, or one JSON-array string (multipart); trimmed, lower-cased, empty ones dropped,
+    de-duplicated in order; at most 20, each 1-50 characters; null is []."""
+
+    default_error_messages = {
+        "not_a_list": "Expected a list of tags.",
+        "not_a_string": "Each tag must be a string.",
+        "too_many": f"At most {MAX_TAGS} tags are allowed.",
+        "too_long": f"Each tag must be at most {MAX_TAG_LENGTH} characters.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(allow_null=True, **kwargs)
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if data is None:
+            return True, []
+        return super().validate_empty_values(data)
+
+    @staticmethod
+    def _json_array(value: str) -> list[str] | None:
+        """One value holding a JSON array string; a value that starts with `[` must parse (SPEC §1.4)."""
         try:
-            parsed = parse_string_array(value)
+            return parse_string_array(value)
         except ValueError as exc:
-            raise ValidationFailed.on_field(name, str(exc)) from None
-        items.extend(parsed if parsed is not None else [value])
-    return items
+            raise serializers.ValidationError(str(exc)) from None
 
+    def to_internal_value(self, data: Any) -> list[str]:
+        if isinstance(data, str):
+            # Multipart: one value holding a JSON array, or a single tag (a repeated field seen once).
+            parsed = self._json_array(data)
+            data = parsed if parsed is not None else [data]
+        elif isinstance(data, (list, tuple)) and len(data) == 1 and isinstance(data[0], str):
+            parsed = self._json_array(data[0])
+            data = parsed if parsed is not None else list(data)
+        if not isinstance(data, (list, tuple)):
+            self.fail("not_a_list")
+        tags: list[str] = []
+        for item in data:
+            if not isinstance(item, str):
+                self.fail("not_a_string")
+            message = text_error(item)  # jsonb can hold neither U+0000 nor a lone surrogate
+            if message is not None:
+                raise serializers.ValidationError(message)
+            tag = item.strip().lower()
+            if tag and tag not in tags:
+                tags.append(tag)
+        if len(tags) > MAX_TAGS:
+            self.fail("too_many")
+        if any(len(tag) > MAX_TAG_LENGTH for tag in tags):
+            self.fail("too_long")
+        return tags
 
-# django-filter: filtersets take `query_params(request)` as data and declare text with these filters, so a
-# filterset validates query text by the same rule (a choice error echoes the value, which must be printable).
-
-
-class _TextRuleFormMixin:
-    def to_python(self, value: Any) -> Any:
-        value = super().to_python(value)
-        message = text_error(value) if isinstance(value, str) else None
-        if message is not None:
-            raise forms.ValidationError(message)
+    def to_representation(self, value: list[str]) -> list[str]:
         return value
 
 
-class _TextFormField(_TextRuleFormMixin, forms.CharField):
-    pass
+class HttpUrlField(OptionalTextField):
+    """An absolute http(s) URL of at most 2048 characters, or null (a client-supplied file reference)."""
+
+    default_error_messages = {"invalid_url": "Must be an absolute http(s) URL."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=2048, **kwargs)
+
+    def run_validation(self, data: Any = serializers.empty) -> str | None:
+        value = super().run_validation(data)
+        if value is not None:
+            try:
+                URLValidator(schemes=["http", "https"])(value)
+            except DjangoValidationError:
+                self.fail("invalid_url")
+        return value
 
 
-class _TextChoiceFormField(_TextRuleFormMixin, filter_fields.ChoiceField):
-    pass
+class FileReferenceField(serializers.CharField):
+    """A file-reference column rendered as a readable URL (SPEC §5.3). With `filename_source`, a download URL names
+    the file after that attribute of the row (the original name) rather than its key."""
 
+    def __init__(self, *, filename_source: str | None = None, **kwargs: Any) -> None:
+        self.filename_source = filename_source
+        super().__init__(**kwargs)
 
-class TextFilter(django_filters.CharFilter):
-    field_class = _TextFormField
+    def get_attribute(self, instance: Any) -> Any:
+        key = super().get_attribute(instance)
+        filename = getattr(instance, self.filename_source) if self.filename_source else None
+        return (key, filename)
 
-
-class TextChoiceFilter(django_filters.ChoiceFilter):
-    field_class = _TextChoiceFormField
+    def to_representation(self, value: tuple[str | None, str | None]) -> str | None:
+        key, filename = value
+        return render_url(key, request=self.context.get("request"), filename=filename)

@@ -1,17 +1,22 @@
-"""Upload kinds and the content checks every uploaded file goes through (SPEC §5.1, §5.2); no storage I/O here."""
+"""What an upload kind is and the content checks every uploaded file goes through (SPEC §5.1, §5.2); no storage I/O
+here. The kinds themselves belong to the apps that take them (`mocs.file_kinds`, `gallery.file_kinds`, ...)."""
 
 from __future__ import annotations
 
 import codecs
 import unicodedata
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from django.conf import settings
 
 from lego_api.core.exceptions import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 try:  # HEIC/HEIF is optional (SPEC §5.1): accepted only when pillow-heif is installed.
     import pillow_heif  # type: ignore[import-not-found]
@@ -154,28 +159,12 @@ class FileKind:
         return self.max_bytes // MB
 
 
-def _image_kind(name: str, label: str, max_mb: int, *, gif: bool = False, heic: bool = HEIC_SUPPORTED) -> FileKind:
+def image_kind(name: str, label: str, max_mb: int, *, gif: bool = False, heic: bool = HEIC_SUPPORTED) -> FileKind:
+    """An image row of SPEC §5.1: JPEG, PNG and WebP, plus GIF when `gif`, plus HEIC/HEIF when pillow-heif is
+    installed (unless `heic=False`). Apps declare their kinds with it (e.g. `mocs.file_kinds`)."""
     types = {JPEG, PNG, WEBP} | ({GIF} if gif else set()) | ({HEIC} if heic else set())
     extensions = ["jpg", "jpeg", "png"] + (["gif"] if gif else []) + ["webp"] + (["heic", "heif"] if heic else [])
     return FileKind(name, label, frozenset(types), tuple(extensions), max_mb * MB)
-
-
-GALLERY_IMAGE = _image_kind("gallery", "gallery image", 10)
-WISHLIST_IMAGE = _image_kind("wishlist-image", "wishlist image", 5)
-# The avatar row of SPEC §5.1 lists no HEIC.
-AVATAR = _image_kind("avatar", "avatar", 2, gif=True, heic=False)
-MOC_INSTRUCTION = FileKind("instruction", "instruction file", frozenset({PDF, STUDIO}), ("pdf", "io"), 50 * MB)
-MOC_PARTS_LIST = FileKind("parts-list", "parts list", frozenset({TEXT, XML}), ("csv", "txt", "xml"), 10 * MB)
-MOC_THUMBNAIL = _image_kind("thumbnail", "thumbnail", 10)
-MOC_GALLERY_IMAGE = _image_kind("gallery-image", "gallery image", 10)
-
-# MOC file kinds by their `fileType` value (M7 to M11).
-MOC_FILE_KINDS: dict[str, FileKind] = {
-    "instruction": MOC_INSTRUCTION,
-    "parts-list": MOC_PARTS_LIST,
-    "thumbnail": MOC_THUMBNAIL,
-    "gallery-image": MOC_GALLERY_IMAGE,
-}
 
 
 @dataclass(frozen=True)
@@ -394,34 +383,20 @@ def _too_many_pixels(field: str, limit: int) -> ValidationFailed:
     return ValidationFailed.route_message(MSG_TOO_MANY_PIXELS.format(megapixels=f"{limit / 1_000_000:g}"), field)
 
 
-def check_image(file: IO[bytes], *, field: str, detected_type: str | None = None) -> tuple[int, int]:
-    """SPEC §5.2 checks 6 and 7 on a seekable binary file: pixel limit, then Pillow verify and decode.
-
-    Returns (width, height). The file is rewound before and after. `detected_type` restricts Pillow to the
-    decoder the signature named, so a file cannot pass as one format and be parsed as another.
-    """
+@contextmanager
+def image_errors(field: str) -> Iterator[None]:
+    """Pillow work on untrusted bytes, answered as SPEC §5.2 says: over `IMAGE_MAX_PIXELS` (Pillow's bomb guard set
+    to it, its warning an error: SPEC §5.5 step 1) the pixel-limit 400, for any other failure `File is not a valid
+    image`. Shared by these checks and the image pipeline (`lego_api.core.images`)."""
     from PIL import Image  # imported on first use: most requests never open an image (cold start)
 
     limit = image_max_pixels()
-    formats = _PILLOW_FORMATS.get(detected_type or "")
-    # Pillow's bomb guard reads this global; the process-wide value is the setting (SPEC §5.5 step 1).
+    # Pillow's bomb guard reads this global; the process-wide value is the setting.
     Image.MAX_IMAGE_PIXELS = limit
     try:
         with warnings.catch_warnings():
-            # SPEC §5.5: a decompression-bomb warning counts as an error.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            file.seek(0)
-            with Image.open(file, formats=formats) as image:
-                width, height = image.size
-                if width * height > limit:
-                    raise _too_many_pixels(field, limit)
-                image.verify()
-            # verify() leaves the image unusable; decoding needs a fresh open.
-            file.seek(0)
-            with Image.open(file, formats=formats) as image:
-                # JPEG decodes at 1/8 scale: the whole entropy stream is still read, with far less memory.
-                image.draft(image.mode, (1, 1))
-                image.load()
+            yield
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_many_pixels(field, limit) from None
     except ValidationFailed:
@@ -430,6 +405,37 @@ def check_image(file: IO[bytes], *, field: str, detected_type: str | None = None
         # Pillow reports corrupt data through many exception types (OSError, SyntaxError, ValueError,
         # struct.error, EOFError, ...) depending on the decoder; on untrusted bytes each means "not an image".
         raise ValidationFailed.route_message(MSG_INVALID_IMAGE, field) from exc
+
+
+def open_verified_image(file: IO[bytes], *, field: str, formats: list[str] | tuple[str, ...] | None) -> Image.Image:
+    """The image in `file` opened (not decoded) once the pixel limit and Pillow's `verify()` passed; run it inside
+    `image_errors`. `verify()` leaves an image unusable, so this is a second open from the start of the file."""
+    from PIL import Image
+
+    limit = image_max_pixels()
+    file.seek(0)
+    with Image.open(file, formats=formats) as image:
+        width, height = image.size
+        if width * height > limit:
+            raise _too_many_pixels(field, limit)
+        image.verify()
+    file.seek(0)
+    return Image.open(file, formats=formats)
+
+
+def check_image(file: IO[bytes], *, field: str, detected_type: str | None = None) -> tuple[int, int]:
+    """SPEC §5.2 checks 6 and 7 on a seekable binary file: pixel limit, then Pillow verify and decode.
+
+    Returns (width, height). The file is rewound before and after. `detected_type` restricts Pillow to the
+    decoder the signature named, so a file cannot pass as one format and be parsed as another.
+    """
+    formats = _PILLOW_FORMATS.get(detected_type or "")
+    try:
+        with image_errors(field), open_verified_image(file, field=field, formats=formats) as image:
+            width, height = image.size
+            # JPEG decodes at 1/8 scale: the whole entropy stream is still read, with far less memory.
+            image.draft(image.mode, (1, 1))
+            image.load()
     finally:
         file.seek(0)
     return width, height

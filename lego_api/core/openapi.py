@@ -104,6 +104,11 @@ def _sample_request(method: str, path: str) -> HttpRequest:
 class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's AutoSchema plus the C3 error responses and the §1.6 path parameters."""
 
+    def get_operation_id(self) -> str:
+        """drf-spectacular's id without the `api` segment every route shares: `mocs_list`, `mocs_partial_update`,
+        `mocs_stats_by_category_retrieve` (a view's explicit `operation_id` wins)."""
+        return super().get_operation_id().removeprefix("api_")
+
     def is_public(self) -> bool:
         return any(isinstance(permission, AllowAny) for permission in self.view.get_permissions())
 

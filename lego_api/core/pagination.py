@@ -8,7 +8,7 @@ from typing import Any
 from rest_framework.pagination import BasePagination
 
 from lego_api.core.envelope import success
-from lego_api.core.fields import query_int
+from lego_api.core.query import query_int
 
 
 def page_meta(total: int, page: int, limit: int) -> dict[str, int]:

@@ -1,4 +1,10 @@
-"""The rate limiter of SPEC §2.4: fixed windows in the shared cache, by user or IP, three categories."""
+"""The rate limiter of SPEC §2.4: fixed windows in the shared cache, by user or IP, three categories.
+
+`general` and `auth` go by path. Any other category is declared by the view that serves the request: a
+`rate_limit_category` attribute on its class (every method it serves) or on one handler (`@limit_category("upload")`
+on a viewset action, e.g. only `create`). The middleware resolves the path itself, before the body is read, the 401
+and every other check (SPEC §2.1 step 5); an unknown path or a method the view does not serve has no such category.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +12,19 @@ import logging
 import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
+from django.urls import resolve
 
 logger = logging.getLogger("lego_api.ratelimit")
 
-_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-# G1, W8, U3, M7, M8, M9, M11, M17, M18 — all POST.
-UPLOAD_ROUTES = re.compile(
-    r"^/api/(?:images"
-    rf"|wishlist/{_UUID}/image"
-    r"|users/[^/]+/avatar"
-    r"|mocs/with-files(?:/initialize)?"
-    rf"|mocs/{_UUID}/files(?:/initialize)?"
-    rf"|mocs/{_UUID}/upload-parts-list"
-    r"|mocs/upload-parts-list)/?$"
-)
+UPLOAD = "upload"
+
 UNLIMITED_API = re.compile(r"^/api/(?:schema|docs)(?:/|$)")
 
 
@@ -60,6 +60,34 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
+def limit_category[Handler: Callable[..., Any]](category: str) -> Callable[[Handler], Handler]:
+    """Declare the rate-limit category of one view handler (e.g. a viewset's `create`), where the whole view's
+    `rate_limit_category` attribute would cover methods that are not uploads."""
+
+    def declare(handler: Handler) -> Handler:
+        handler.rate_limit_category = category  # type: ignore[attr-defined]
+        return handler
+
+    return declare
+
+
+def view_category(request: HttpRequest) -> str | None:
+    """The category declared by the view that will serve this request: its handler's, else its class's."""
+    try:
+        match = resolve(request.path_info)
+    except Http404:
+        return None
+    view_class = getattr(match.func, "cls", None) or getattr(match.func, "view_class", None)
+    if view_class is None:
+        return None
+    method = (request.method or "").lower()
+    actions = getattr(match.func, "actions", None)  # a DRF viewset: method -> action name
+    handler = getattr(view_class, actions.get(method, "") if actions else method, None)
+    if handler is None:
+        return None  # a method the view does not serve: its 405 counts as general only
+    return getattr(handler, "rate_limit_category", None) or getattr(view_class, "rate_limit_category", None)
+
+
 def categories_for(request: HttpRequest) -> list[str]:
     path = request.path_info
     if (not path.startswith("/api/") and path != "/api") or UNLIMITED_API.match(path):
@@ -67,8 +95,9 @@ def categories_for(request: HttpRequest) -> list[str]:
     found = ["general"]
     if path.startswith("/api/users/") or path == "/api/users":
         found.append("auth")
-    if request.method == "POST" and UPLOAD_ROUTES.match(path):
-        found.append("upload")
+    declared = view_category(request)
+    if declared is not None and declared not in found:
+        found.append(declared)
     return found
 
 
@@ -77,7 +106,7 @@ def _rate_for(category: str) -> tuple[int, int]:
         {
             "general": settings.RATE_LIMIT_GENERAL,
             "auth": settings.RATE_LIMIT_AUTH,
-            "upload": settings.RATE_LIMIT_UPLOAD,
+            UPLOAD: settings.RATE_LIMIT_UPLOAD,
         }[category]
     )
 

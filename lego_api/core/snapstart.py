@@ -130,21 +130,17 @@ def forget_clients() -> None:
     """Drop the cached OpenSearch, S3 (storage), Lambda clients, the JWKS copies and the time-based state (health
     memo, Redis circuit breaker, the cache-debt check's last time): built again on next use."""
     from django.conf import settings
-    from django.core.files.storage import default_storage, storages
-    from django.utils.functional import empty
 
     from lego_api.core import cache, health, jwt_keys, search, storage, tasks
 
-    if search._client_for.cache_info().currsize and settings.OPENSEARCH_URL:
+    if search.client._client_for.cache_info().currsize and settings.OPENSEARCH_URL:
         search.get_client().close()
     if tasks.lambda_client.cache_info().currsize:
         tasks.lambda_client().close()
     # Clients of other configurations (tests) are only dropped: their sockets close when collected.
-    search._client_for.cache_clear()
+    search.client._client_for.cache_clear()
     tasks.lambda_client.cache_clear()
-    storage._build_client.cache_clear()
-    storages._storages.clear()  # the S3Storage instances and their boto3 resources
-    default_storage._wrapped = empty
+    storage.reset_connections()  # the S3 storages (django-storages) and their boto3 clients, made again on next use
     jwt_keys._remote_jwks.clear()  # keys and their load times are fetched again
     # Time-based state: a memoized health result, an open Redis circuit and the time of the last cache-debt check
     # are about the snapshot's moment (a restored monotonic clock need not be later than it).

@@ -20,6 +20,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from lego_api.core.runtime import runs_inline
+
 logger = logging.getLogger("lego_api.tasks")
 
 # zappa.asynchronous.LAMBDA_ASYNC_PAYLOAD_LIMIT (not imported: that module makes four boto3 clients on import).
@@ -28,14 +30,6 @@ PAYLOAD_LIMIT = 256_000
 
 class TaskPayloadError(ValueError):
     """A task's arguments cannot be sent to the worker (not JSON-serialisable, or too large)."""
-
-
-def on_lambda() -> bool:
-    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
-
-
-def runs_inline() -> bool:
-    return settings.TASKS_EAGER or not on_lambda()
 
 
 @functools.cache
@@ -131,7 +125,7 @@ def task(func: Callable[..., Any]) -> Task:
     return Task(func)
 
 
-# --- Core tasks (SPEC §7.3 table) ---------------------------------------------------------------------------------
+# --- Core tasks (SPEC §7.3 table; the search tasks are lego_api.core.search.tasks) ------------------------------
 
 
 @task
@@ -142,19 +136,3 @@ def delete_storage_objects(keys: list[str]) -> None:
     keys = [k for k in keys if k]
     for start in range(0, len(keys), 1000):
         storage.delete_keys(keys[start : start + 1000])
-
-
-@task
-def search_index(kind: str, object_id: str | None = None, ids: list[str] | None = None) -> None:
-    """Upsert documents by id into the kind's index (a missing row becomes a delete). Failures are logged."""
-    from lego_api.core import search
-
-    search.index_documents(kind, [object_id] if object_id else list(ids or [])[:500])
-
-
-@task
-def search_delete(kind: str, object_id: str) -> None:
-    """Delete one document; deleting a missing document is success."""
-    from lego_api.core import search
-
-    search.delete_document(kind, object_id)

@@ -6,35 +6,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import URLValidator
 from django.http import QueryDict
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from lego_api.core.casing import to_snake
-from lego_api.core.fields import BooleanField, TimestampField, parse_string_array, text_error
+from lego_api.core.fields import (
+    FileReferenceField,
+    HttpUrlField,
+    NullableBooleanField,
+    OptionalTextField,
+    StrictIntegerField,
+    TagsField,
+    TrimmedChoiceField,
+    UtcDateTimeField,
+)
 from lego_api.core.storage import render_url
+from lego_api.core.viewsets import DeletedSerializer
 from mocs.models import Moc, MocFile, MocFileStatus, MocFileType, MocPart, MocPartsList, MocType
-
-
-class FileReferenceField(serializers.CharField):
-    """A file-reference column rendered as a readable URL (SPEC §5.3). With `filename_source`, a download URL names
-    the file after that attribute of the row (the original name) rather than its key."""
-
-    def __init__(self, *, filename_source: str | None = None, **kwargs: Any) -> None:
-        self.filename_source = filename_source
-        super().__init__(**kwargs)
-
-    def get_attribute(self, instance: Any) -> Any:
-        key = super().get_attribute(instance)
-        filename = getattr(instance, self.filename_source) if self.filename_source else None
-        return (key, filename)
-
-    def to_representation(self, value: tuple[str | None, str | None]) -> str | None:
-        key, filename = value
-        return render_url(key, request=self.context.get("request"), filename=filename)
 
 
 class MocSerializer(serializers.ModelSerializer):
@@ -64,6 +53,10 @@ class MocSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+
+
+class MocDeletedSerializer(DeletedSerializer):  # M6 `data` (no docstring: it would become the schema's description)
+    pass
 
 
 class MocFileSerializer(serializers.ModelSerializer):
@@ -203,139 +196,6 @@ REQUIRED_BY_TYPE = {
     MocType.MOC: ("author", "parts_count", "theme", "set_number"),
     MocType.SET: ("brand", "theme", "set_number"),
 }
-MAX_TAGS = 20
-MAX_TAG_LENGTH = 50
-
-
-class OptionalTextField(serializers.CharField):
-    """Trimmed text; empty after trimming is stored as null (SPEC §1.4). Whether null is allowed is decided by
-    the type rules, which know if the field is required."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        super().__init__(allow_null=True, allow_blank=True, **kwargs)
-
-    def run_validation(self, data: Any = serializers.empty) -> str | None:
-        return super().run_validation(data) or None
-
-
-class TrimmedChoiceField(serializers.ChoiceField):
-    def to_internal_value(self, data: Any) -> Any:
-        return super().to_internal_value(data.strip() if isinstance(data, str) else data)
-
-
-class EmptyIsNullMixin:
-    """Optional and nullable; an empty (or blank) multipart string means null."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        super().__init__(allow_null=True, **kwargs)
-
-    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
-        if isinstance(data, str) and not data.strip():
-            return True, None
-        return super().validate_empty_values(data)
-
-
-class StrictIntegerField(EmptyIsNullMixin, serializers.IntegerField):
-    """A JSON integer, or a string of decimal digits (multipart); empty is null. No floats, no signs, no '1e3'."""
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool):
-            self.fail("invalid")
-        if isinstance(data, int):
-            return data
-        if isinstance(data, str):
-            digits = data.strip()
-            # 12 digits is far beyond every bound here, and keeps int() away from huge inputs.
-            if digits.isascii() and digits.isdigit() and len(digits) <= 12:
-                return int(digits)
-        self.fail("invalid")
-
-
-class NullableBooleanField(EmptyIsNullMixin, BooleanField):
-    """The SPEC §1.4 boolean (`lego_api.core.fields.BooleanField`); empty is null."""
-
-
-class UtcDateTimeField(EmptyIsNullMixin, TimestampField):
-    """The SPEC §1.5 input timestamp (`lego_api.core.fields.TimestampField`): UTC, years 1000-9999; empty is null."""
-
-
-@extend_schema_field({"type": "array", "items": {"type": "string", "maxLength": MAX_TAG_LENGTH}, "maxItems": MAX_TAGS})
-class TagsField(serializers.Field):
-    """Tags (SPEC §1.4): a list, or one JSON-array string (multipart); trimmed, lower-cased, empty ones dropped,
-    de-duplicated in order; at most 20, each 1-50 characters; null is []."""
-
-    default_error_messages = {
-        "not_a_list": "Expected a list of tags.",
-        "not_a_string": "Each tag must be a string.",
-        "too_many": f"At most {MAX_TAGS} tags are allowed.",
-        "too_long": f"Each tag must be at most {MAX_TAG_LENGTH} characters.",
-    }
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        super().__init__(allow_null=True, **kwargs)
-
-    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
-        if data is None:
-            return True, []
-        return super().validate_empty_values(data)
-
-    @staticmethod
-    def _json_array(value: str) -> list[str] | None:
-        """One value holding a JSON array string; a value that starts with `[` must parse (SPEC §1.4)."""
-        try:
-            return parse_string_array(value)
-        except ValueError as exc:
-            raise serializers.ValidationError(str(exc)) from None
-
-    def to_internal_value(self, data: Any) -> list[str]:
-        if isinstance(data, str):
-            # Multipart: one value holding a JSON array, or a single tag (a repeated field seen once).
-            parsed = self._json_array(data)
-            data = parsed if parsed is not None else [data]
-        elif isinstance(data, (list, tuple)) and len(data) == 1 and isinstance(data[0], str):
-            parsed = self._json_array(data[0])
-            data = parsed if parsed is not None else list(data)
-        if not isinstance(data, (list, tuple)):
-            self.fail("not_a_list")
-        tags: list[str] = []
-        for item in data:
-            if not isinstance(item, str):
-                self.fail("not_a_string")
-            message = text_error(item)  # jsonb can hold neither U+0000 nor a lone surrogate
-            if message is not None:
-                raise serializers.ValidationError(message)
-            tag = item.strip().lower()
-            if tag and tag not in tags:
-                tags.append(tag)
-        if len(tags) > MAX_TAGS:
-            self.fail("too_many")
-        if any(len(tag) > MAX_TAG_LENGTH for tag in tags):
-            self.fail("too_long")
-        return tags
-
-    def to_representation(self, value: list[str]) -> list[str]:
-        return value
-
-
-class HttpUrlField(OptionalTextField):
-    """An absolute http(s) URL of at most 2048 characters, or null (a client-supplied file reference)."""
-
-    default_error_messages = {"invalid_url": "Must be an absolute http(s) URL."}
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_length=2048, **kwargs)
-
-    def run_validation(self, data: Any = serializers.empty) -> str | None:
-        value = super().run_validation(data)
-        if value is not None:
-            try:
-                URLValidator(schemes=["http", "https"])(value)
-            except DjangoValidationError:
-                self.fail("invalid_url")
-        return value
 
 
 def _plain_dict(data: Any) -> dict[str, Any]:

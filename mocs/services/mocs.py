@@ -13,11 +13,14 @@ from django.utils import timezone
 
 from lego_api.core import cache as response_cache
 from lego_api.core import metrics
-from lego_api.core.exceptions import Conflict, Forbidden, NotFound
-from lego_api.core.tasks import delete_storage_objects, search_delete, search_index
+from lego_api.core.exceptions import Conflict
+from lego_api.core.ownership import get_or_404, get_owned
+from lego_api.core.search.tasks import search_delete, search_index
+from lego_api.core.tasks import delete_storage_objects
 from mocs.models import Moc, MocFile, MocPartsList, PartsListStatus
 
 DUPLICATE_TITLE = "A MOC with this title already exists"
+MOC_LABEL = "MOC"  # the resource's name in `MOC not found` / `You do not own this MOC`
 
 
 def moc_detail_queryset() -> QuerySet[Moc]:
@@ -26,13 +29,7 @@ def moc_detail_queryset() -> QuerySet[Moc]:
 
 def moc_get_owned(*, user_id: str, moc_id: UUID | str, queryset: QuerySet[Moc] | None = None) -> Moc:
     """The MOC, or 404 `MOC not found` / 403 `You do not own this MOC` (SPEC §1.9)."""
-    queryset = queryset if queryset is not None else Moc.objects.all()
-    moc = queryset.filter(pk=moc_id).first()
-    if moc is None:
-        raise NotFound("MOC not found")
-    if moc.user_id != user_id:
-        raise Forbidden("You do not own this MOC")
-    return moc
+    return get_owned(Moc.objects.all() if queryset is None else queryset, moc_id, user_id=user_id, label=MOC_LABEL)
 
 
 def moc_lock(*, moc_id: UUID | str) -> Moc:
@@ -42,10 +39,12 @@ def moc_lock(*, moc_id: UUID | str) -> Moc:
     delete's list of children are decided one writer at a time (SPEC §4.2 M11). Taking it first matters: a child
     row written before it would reference a MOC a concurrent delete may remove, which PostgreSQL reports only at
     commit (the foreign keys are deferred)."""
-    moc = Moc.objects.select_for_update().filter(pk=moc_id).first()
-    if moc is None:
-        raise NotFound("MOC not found")
-    return moc
+    return get_or_404(Moc.objects.select_for_update(), moc_id, label=MOC_LABEL)
+
+
+def moc_count(*, user_id: str) -> int:
+    """The user's MOCs and sets together: the profile's `stats.mocs` (SPEC §3.12), registered in MocsConfig."""
+    return Moc.objects.filter(user_id=user_id).count()
 
 
 def moc_title_taken(*, user_id: str, title: str, exclude_id: UUID | None = None) -> bool:

@@ -1,92 +1,68 @@
 """MOC file routes (SPEC §4.2 M7-M13): multipart uploads, the presigned initialize/finalize flow, file delete and
-download. Views read the request and call one service in `mocs.services.files`; errors are raised, never built."""
+download. Views read the request (`lego_api.core.uploads` for multipart bodies), call one service and answer with an
+output serializer; errors are raised, never built."""
 
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
-from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpResponseRedirect, QueryDict
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    PolymorphicProxySerializer,
-    extend_schema,
-    inline_serializer,
-)
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework.exceptions import ValidationError as DrfValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from lego_api.core.casing import to_snake
 from lego_api.core.envelope import success
 from lego_api.core.exceptions import ValidationFailed
-from lego_api.core.fields import BooleanField, query_choice
-from lego_api.core.parsers import MultiPartParser
+from lego_api.core.query import query_choice
+from lego_api.core.ratelimit import UPLOAD
 from lego_api.core.schema import envelope
-from mocs.models import MocFileType, MocType
-from mocs.serializers import MocDetailSerializer, MocFileSerializer, MocSerializer, MocWriteSerializer
-from mocs.services.files import (
-    M7_IMAGES_FIELD,
-    M7_INSTRUCTIONS_FIELD,
-    M7_PARTS_LISTS_FIELD,
+from lego_api.core.uploads import FilePartsParser, file_parts, form_fields
+from mocs.models import Moc
+from mocs.serializers import MocDetailSerializer, MocFileSerializer, MocWriteSerializer
+from mocs.serializers.files import (
+    DeletedFileSerializer,
+    FilesInitializeSerializer,
+    FinalizeSerializer,
+    MocCreateWithFilesSerializer,
+    MocFileDownloadSerializer,
+    MocFilesInitializedSerializer,
+    MocFilesUploadedSerializer,
+    MocFilesUploadSerializer,
+    MocInitializedSerializer,
+    MocInitializeFilesSerializer,
+    MocInitializeSerializer,
+)
+from mocs.services.files import moc_file_delete, moc_file_download_link, moc_file_get
+from mocs.services.mocs import moc_detail_queryset, moc_get_owned
+from mocs.services.multipart import (
+    IMAGES_FIELD,
+    INSTRUCTIONS_FIELD,
     MSG_NO_FILES,
-    MSG_UNEXPECTED_FIELD,
-    FileDeclaration,
+    PARTS_LISTS_FIELD,
     FileUpload,
     check_request_files,
     moc_create_with_files,
-    moc_file_delete,
-    moc_file_download_link,
-    moc_file_get,
     moc_file_upload,
+    moc_files_upload,
+)
+from mocs.services.presigned import (
+    FileDeclaration,
     moc_files_finalize,
     moc_files_initialize,
-    moc_files_upload,
     moc_initialize_with_files,
 )
-from mocs.services.mocs import moc_detail_queryset, moc_get_owned
 
-M11_FILE_FIELDS = ("file", "files")
-M7_FILE_FIELDS = (M7_INSTRUCTIONS_FIELD, M7_PARTS_LISTS_FIELD, M7_IMAGES_FIELD)
+CREATE_FILE_FIELDS = (INSTRUCTIONS_FIELD, PARTS_LISTS_FIELD, IMAGES_FIELD)
+UPLOAD_FILE_FIELDS = ("file", "files")
 DOWNLOAD_FORMATS = ("redirect", "json")
 
 
-# --- Payloads ---------------------------------------------------------------------------------------------------------
-
-
-class FileDeclarationSerializer(serializers.Serializer):
-    """One `files` entry of M8/M9; the kind rules (extension, type, size) are checked by the service (SPEC §5.2)."""
-
-    filename = serializers.CharField(max_length=255)
-    file_type = serializers.ChoiceField(choices=MocFileType.choices)
-    mime_type = serializers.CharField(max_length=127)
-    size = serializers.IntegerField()
-
-
-class MocInitializeFilesSerializer(serializers.Serializer):
-    files = serializers.ListField(child=FileDeclarationSerializer(), min_length=1, max_length=23)
-
-
-class FilesInitializeSerializer(serializers.Serializer):
-    files = serializers.ListField(child=FileDeclarationSerializer(), min_length=1, max_length=10)
-
-
-class FinalizeEntrySerializer(serializers.Serializer):
-    file_id = serializers.UUIDField()
-    success = BooleanField()
-
-
-class FinalizeSerializer(serializers.Serializer):
-    uploaded_files = serializers.ListField(child=FinalizeEntrySerializer(), min_length=1, max_length=23)
-
-
-def _validate_together(*payloads: serializers.Serializer) -> None:
+def _validate_together(*payloads: Serializer) -> None:
     """Run every serializer, so one 400 lists every problem of the body."""
     errors: dict[str, Any] = {}
     for payload in payloads:
@@ -96,100 +72,9 @@ def _validate_together(*payloads: serializers.Serializer) -> None:
         raise DrfValidationError(errors)
 
 
-def _moc_write_data(form: QueryDict) -> dict[str, Any]:
-    """Multipart text fields as a MocWrite dict: snake_case keys, repeated `tags` kept as a list."""
-    data: dict[str, Any] = {}
-    for key in form:
-        name = to_snake(key)
-        data[name] = form.getlist(key) if name == "tags" else form.get(key)
-    return data
-
-
-class _PartOrder(FileUploadHandler):
-    """Records the field name of every file part in order of appearance and passes the data on untouched:
-    `request.FILES` groups files by field, which loses the order when `file` and `files` parts are mixed."""
-
-    def __init__(self, request=None) -> None:
-        super().__init__(request)
-        self.fields: list[str] = []
-
-    def new_file(self, field_name, *args, **kwargs) -> None:
-        super().new_file(field_name, *args, **kwargs)
-        self.fields.append(field_name)
-
-    def receive_data_chunk(self, raw_data, start):
-        return raw_data
-
-    def file_complete(self, file_size) -> None:
-        return None  # the next handler builds the file
-
-
-def record_part_order(request: Request) -> None:
-    """Call before the body is parsed (a view's `initial`)."""
-    request._request.upload_handlers.insert(0, _PartOrder())
-
-
-def _file_parts(request: Request, allowed: tuple[str, ...]) -> list[tuple[str, Any]]:
-    """Every file part as (field, file), in order of appearance; 400 `Unexpected file field` for a field the route
-    does not list.
-
-    Reading `request.FILES` parses the whole body, so all fields are read before anything is validated (§1.8).
-    """
-    files = request.FILES
-    for name in files:
-        if name not in allowed:
-            raise ValidationFailed.route_message(MSG_UNEXPECTED_FIELD, name)
-    by_field = {name: list(uploads) for name, uploads in files.lists()}
-    order = next((h.fields for h in request._request.upload_handlers if isinstance(h, _PartOrder)), None)
-    if order is None:
-        return [(name, upload) for name, uploads in by_field.items() for upload in uploads]
-    # Parts that produced no file (e.g. an empty filename) were recorded too; skip what a field has run out of.
-    return [(name, by_field[name].pop(0)) for name in order if by_field.get(name)]
-
-
-def _detail(moc_id: Any, request: Request) -> dict[str, Any]:
-    moc = moc_detail_queryset().get(pk=moc_id)
-    return MocDetailSerializer(moc, context={"request": request}).data
-
-
-# --- OpenAPI descriptions -----------------------------------------------------------------------------------------------
-
-
-def _envelope(name: str, data: serializers.Field, *, message: bool = True) -> serializers.Serializer:
-    """The shared SPEC §1.1 envelope schema, under a name of this route (so shapes never collide)."""
-    return envelope(data, message=message, name=name)
-
-
-def _moc_write_schema_fields() -> dict[str, serializers.Field]:
-    """MocWrite as the schema shows it (SPEC §4.2); the rules themselves live in `MocWriteSerializer`."""
-    return {
-        "type": serializers.ChoiceField(choices=MocType.choices),
-        "title": serializers.CharField(max_length=255),
-        "description": serializers.CharField(required=False, allow_null=True, max_length=5000),
-        "tags": serializers.ListField(child=serializers.CharField(max_length=50), required=False, max_length=20),
-        "thumbnail_url": serializers.URLField(required=False, allow_null=True, max_length=2048),
-        "author": serializers.CharField(required=False, allow_null=True, max_length=255),
-        "set_number": serializers.CharField(required=False, allow_null=True, max_length=50),
-        "parts_count": serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=1_000_000),
-        "theme": serializers.CharField(required=False, allow_null=True, max_length=255),
-        "subtheme": serializers.CharField(required=False, allow_null=True, max_length=255),
-        "uploaded_date": serializers.DateTimeField(required=False, allow_null=True),
-        "brand": serializers.CharField(required=False, allow_null=True, max_length=255),
-        "release_year": serializers.IntegerField(required=False, allow_null=True, min_value=1950),
-        "retired": serializers.BooleanField(required=False, allow_null=True),
-    }
-
-
-class MocFileUploadUrlSerializer(serializers.Serializer):
-    """Schema only: one presigned upload of M8/M9 (SPEC §5.4)."""
-
-    file_id = serializers.UUIDField()
-    filename = serializers.CharField()
-    file_type = serializers.ChoiceField(choices=MocFileType.choices)
-    upload_url = serializers.URLField()
-    method = serializers.ChoiceField(choices=["PUT"])
-    headers = serializers.DictField(child=serializers.CharField())
-    expires_in = serializers.IntegerField()
+def _moc_detail(moc: Moc, request: Request) -> dict[str, Any]:
+    """MocDetail of a MOC a service just changed, read again with its files and lists."""
+    return MocDetailSerializer(moc_detail_queryset().get(pk=moc.pk), context={"request": request}).data
 
 
 # --- M7 -----------------------------------------------------------------------------------------------------------------
@@ -198,7 +83,8 @@ class MocFileUploadUrlSerializer(serializers.Serializer):
 class MocCreateWithFilesView(APIView):
     """M7 `POST /api/mocs/with-files`: create a MOC with its files in one multipart request, all or nothing."""
 
-    parser_classes = [MultiPartParser]
+    parser_classes = [FilePartsParser]
+    rate_limit_category = UPLOAD
     declared_errors = {"POST": (409,)}  # duplicate title (documented by lego_api.core.openapi)
 
     @extend_schema(
@@ -209,34 +95,24 @@ class MocCreateWithFilesView(APIView):
             "the first becomes the thumbnail). At most 10 files and 50 MB in total. All or nothing: every file "
             "problem is a 400 with the file name as prefix."
         ),
-        request={
-            "multipart/form-data": inline_serializer(
-                "MocCreateWithFiles",
-                {
-                    **_moc_write_schema_fields(),
-                    "instructions_file": serializers.ListField(child=serializers.FileField(), min_length=1),
-                    "parts_lists": serializers.ListField(child=serializers.FileField(), required=False),
-                    "images": serializers.ListField(child=serializers.FileField(), required=False, max_length=3),
-                },
-            )
-        },
-        responses={201: _envelope("MocCreatedWithFilesEnvelope", MocDetailSerializer())},
+        request={"multipart/form-data": MocCreateWithFilesSerializer},
+        responses={201: envelope(MocDetailSerializer, message=True, name="MocCreatedWithFilesEnvelope")},
     )
     def post(self, request: Request) -> Response:
-        parts = _file_parts(request, M7_FILE_FIELDS)
-        payload = MocWriteSerializer(data=_moc_write_data(request.POST), context={"instance": None})
+        parts = file_parts(request, CREATE_FILE_FIELDS)
+        payload = MocWriteSerializer(data=form_fields(request, lists=("tags",)), context={"instance": None})
         payload.is_valid(raise_exception=True)
-        by_field: dict[str, list[Any]] = {name: [] for name in M7_FILE_FIELDS}
-        for name, upload in parts:
-            by_field[name].append(upload)
+        by_field: dict[str, list[Any]] = {name: [] for name in CREATE_FILE_FIELDS}
+        for part in parts:
+            by_field[part.field].append(part.file)
         moc = moc_create_with_files(
             user_id=request.user.id,
             data=payload.validated_data,
-            instructions=by_field[M7_INSTRUCTIONS_FIELD],
-            parts_lists=by_field[M7_PARTS_LISTS_FIELD],
-            images=by_field[M7_IMAGES_FIELD],
+            instructions=by_field[INSTRUCTIONS_FIELD],
+            parts_lists=by_field[PARTS_LISTS_FIELD],
+            images=by_field[IMAGES_FIELD],
         )
-        return success(_detail(moc.pk, request), message="MOC created successfully with files", status=201)
+        return success(_moc_detail(moc, request), message="MOC created successfully with files", status=201)
 
 
 # --- M8 / M9 / M10 -------------------------------------------------------------------------------------------------
@@ -245,29 +121,14 @@ class MocCreateWithFilesView(APIView):
 class MocInitializeView(APIView):
     """M8 `POST /api/mocs/with-files/initialize`: create a MOC and declare its files for presigned uploads."""
 
+    rate_limit_category = UPLOAD
     declared_errors = {"POST": (409,)}  # duplicate title
 
     @extend_schema(
         operation_id="mocs_initialize_with_files",
         summary="Create a MOC and get upload URLs for its files (M8)",
-        request=inline_serializer(
-            "MocInitialize",
-            {**_moc_write_schema_fields(), "files": FileDeclarationSerializer(many=True)},
-        ),
-        responses={
-            201: _envelope(
-                "MocInitializedEnvelope",
-                inline_serializer(
-                    "MocInitialized",
-                    {
-                        "moc_id": serializers.UUIDField(),
-                        "moc": MocSerializer(),
-                        "expires_in": serializers.IntegerField(),
-                        "upload_urls": MocFileUploadUrlSerializer(many=True),
-                    },
-                ),
-            )
-        },
+        request=MocInitializeSerializer,
+        responses={201: envelope(MocInitializedSerializer, message=True, name="MocInitializedEnvelope")},
     )
     def post(self, request: Request) -> Response:
         payload = MocWriteSerializer(data=request.data, context={"instance": None})
@@ -279,38 +140,21 @@ class MocInitializeView(APIView):
             declarations=[FileDeclaration(**entry) for entry in files.validated_data["files"]],
             request=request,
         )
-        data = {
-            "moc_id": result.moc.pk,
-            "moc": MocSerializer(result.moc, context={"request": request}).data,
-            "expires_in": result.expires_in,
-            "upload_urls": result.upload_urls,
-        }
+        data = MocInitializedSerializer(result, context={"request": request}).data
         return success(data, message="MOC initialized; upload the files, then call finalize", status=201)
 
 
 class FilesInitializeView(APIView):
     """M9 `POST /api/mocs/{id}/files/initialize`: declare files of an existing MOC for presigned uploads."""
 
+    rate_limit_category = UPLOAD
     declared_errors = {"POST": (409,)}  # per-MOC caps
 
     @extend_schema(
         operation_id="mocs_files_initialize",
         summary="Get upload URLs for new files of a MOC (M9)",
         request=FilesInitializeSerializer,
-        responses={
-            201: _envelope(
-                "MocFilesInitializedEnvelope",
-                inline_serializer(
-                    "MocFilesInitialized",
-                    {
-                        "moc_id": serializers.UUIDField(),
-                        "upload_urls": MocFileUploadUrlSerializer(many=True),
-                        "expires_in": serializers.IntegerField(),
-                    },
-                ),
-                message=False,
-            )
-        },
+        responses={201: envelope(MocFilesInitializedSerializer, name="MocFilesInitializedEnvelope")},
     )
     def post(self, request: Request, id: str) -> Response:
         moc = moc_get_owned(user_id=request.user.id, moc_id=id)
@@ -321,8 +165,7 @@ class FilesInitializeView(APIView):
             declarations=[FileDeclaration(**entry) for entry in payload.validated_data["files"]],
             request=request,
         )
-        data = {"moc_id": moc.pk, "upload_urls": result.upload_urls, "expires_in": result.expires_in}
-        return success(data, status=201)
+        return success(MocFilesInitializedSerializer(result).data, status=201)
 
 
 class FinalizeView(APIView):
@@ -332,7 +175,7 @@ class FinalizeView(APIView):
         operation_id="mocs_finalize",
         summary="Verify and publish presigned uploads (M10)",
         request=FinalizeSerializer,
-        responses={200: _envelope("MocUploadFinalizedEnvelope", MocDetailSerializer())},
+        responses={200: envelope(MocDetailSerializer, message=True, name="MocUploadFinalizedEnvelope")},
     )
     def post(self, request: Request, id: str) -> Response:
         moc = moc_get_owned(user_id=request.user.id, moc_id=id)
@@ -340,7 +183,7 @@ class FinalizeView(APIView):
         payload.is_valid(raise_exception=True)
         entries = [(entry["file_id"], entry["success"]) for entry in payload.validated_data["uploaded_files"]]
         moc = moc_files_finalize(moc=moc, entries=entries)
-        return success(_detail(moc.pk, request), message="Upload finalized")
+        return success(_moc_detail(moc, request), message="Upload finalized")
 
 
 # --- M11 ----------------------------------------------------------------------------------------------------------------
@@ -349,12 +192,9 @@ class FinalizeView(APIView):
 class FileUploadView(APIView):
     """M11 `POST /api/mocs/{id}/files`: one file (errors map directly) or several (each succeeds on its own)."""
 
-    parser_classes = [MultiPartParser]
+    parser_classes = [FilePartsParser]  # `fileType_{i}` counts parts in order of appearance, across both fields
+    rate_limit_category = UPLOAD
     declared_errors = {"POST": (409,)}  # per-MOC caps, the thumbnail index
-
-    def initial(self, request: Request, *args, **kwargs) -> None:
-        record_part_order(request)  # `fileType_{i}` counts parts in order of appearance, across both fields
-        super().initial(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="mocs_files_upload",
@@ -364,48 +204,13 @@ class FileUploadView(APIView):
             "type from `fileType_{i}`, else from `fileType`. One file: 201 `data: MocFile`. Several: 201 with "
             "`uploaded`, `failed` and `summary` when at least one was stored, else 400 `No files were uploaded`."
         ),
-        request={
-            "multipart/form-data": inline_serializer(
-                "MocFilesUpload",
-                {
-                    "file": serializers.FileField(required=False),
-                    "files": serializers.ListField(child=serializers.FileField(), required=False, max_length=10),
-                    "file_type": serializers.ChoiceField(
-                        choices=MocFileType.choices,
-                        required=False,
-                        help_text="Type of every file without its own `fileType_{i}` field.",
-                    ),
-                },
-            )
-        },
+        request={"multipart/form-data": MocFilesUploadSerializer},
         responses={
             201: PolymorphicProxySerializer(
                 component_name="MocFilesUploadResult",
                 serializers=[
-                    _envelope("MocFileUploadedEnvelope", MocFileSerializer()),
-                    _envelope(
-                        "MocFilesUploadedEnvelope",
-                        inline_serializer(
-                            "MocFilesUploaded",
-                            {
-                                "uploaded": MocFileSerializer(many=True),
-                                "failed": serializers.ListField(
-                                    child=inline_serializer(
-                                        "MocFileUploadFailure",
-                                        {"filename": serializers.CharField(), "error": serializers.CharField()},
-                                    )
-                                ),
-                                "summary": inline_serializer(
-                                    "MocFilesUploadSummary",
-                                    {
-                                        "total": serializers.IntegerField(),
-                                        "succeeded": serializers.IntegerField(),
-                                        "failed": serializers.IntegerField(),
-                                    },
-                                ),
-                            },
-                        ),
-                    ),
+                    envelope(MocFileSerializer, message=True, name="MocFileUploadedEnvelope"),
+                    envelope(MocFilesUploadedSerializer, message=True, name="MocFilesUploadedEnvelope"),
                 ],
                 resource_type_field_name=None,
             )
@@ -413,7 +218,7 @@ class FileUploadView(APIView):
     )
     def post(self, request: Request, id: str) -> Response:
         moc = moc_get_owned(user_id=request.user.id, moc_id=id)
-        uploads = [upload for _, upload in _file_parts(request, M11_FILE_FIELDS)]
+        uploads = [part.file for part in file_parts(request, UPLOAD_FILE_FIELDS)]
         if not uploads:
             raise ValidationFailed.route_message(MSG_NO_FILES, "files")
         check_request_files(uploads)
@@ -424,13 +229,8 @@ class FileUploadView(APIView):
             return success(data, message="File uploaded successfully", status=201)
 
         result = moc_files_upload(moc=moc, items=items)
-        data = {
-            "uploaded": MocFileSerializer(result.uploaded, many=True, context={"request": request}).data,
-            "failed": [{"filename": failure.filename, "error": failure.error} for failure in result.failed],
-            "summary": {"total": result.total, "succeeded": len(result.uploaded), "failed": len(result.failed)},
-        }
-        message = f"{len(result.uploaded)} of {result.total} files uploaded"
-        return success(data, message=message, status=201)
+        data = MocFilesUploadedSerializer(result, context={"request": request}).data
+        return success(data, message=f"{result.succeeded} of {result.total} files uploaded", status=201)
 
     @staticmethod
     def _item(form: QueryDict, index: int, upload: Any) -> FileUpload:
@@ -449,14 +249,12 @@ class FileDeleteView(APIView):
     @extend_schema(
         operation_id="mocs_files_delete",
         summary="Delete a file of a MOC (M12)",
-        responses={
-            200: _envelope("MocFileDeletedEnvelope", inline_serializer("DeletedFile", {"id": serializers.UUIDField()}))
-        },
+        responses={200: envelope(DeletedFileSerializer, message=True, name="MocFileDeletedEnvelope")},
     )
     def delete(self, request: Request, id: str, file_id: str) -> Response:
         moc = moc_get_owned(user_id=request.user.id, moc_id=id)
-        moc_file_delete(moc=moc, file_id=file_id)
-        return success({"id": str(UUID(file_id))}, message="File deleted successfully")
+        deleted = {"id": moc_file_delete(moc=moc, file_id=file_id)}
+        return success(DeletedFileSerializer(deleted).data, message="File deleted successfully")
 
 
 class _FirstRendererNegotiation(DefaultContentNegotiation):
@@ -485,21 +283,7 @@ class FileDownloadView(APIView):
             )
         ],
         responses={
-            200: _envelope(
-                "MocFileDownloadEnvelope",
-                inline_serializer(
-                    "MocFileDownload",
-                    {
-                        "download_url": serializers.URLField(),
-                        "filename": serializers.CharField(),
-                        "mime_type": serializers.CharField(),
-                        "file_size": serializers.IntegerField(),
-                        "expires_in": serializers.IntegerField(allow_null=True),
-                        "expires_at": serializers.DateTimeField(allow_null=True),
-                    },
-                ),
-                message=False,
-            ),
+            200: envelope(MocFileDownloadSerializer, name="MocFileDownloadEnvelope"),
             302: OpenApiResponse(description="Redirect to the download URL (`Location`), with an empty body."),
         },
     )
@@ -512,12 +296,4 @@ class FileDownloadView(APIView):
             response = HttpResponseRedirect(link.url)
             response["Cache-Control"] = "no-store"
             return response
-        data = {
-            "download_url": link.url,
-            "filename": file.original_filename,
-            "mime_type": file.mime_type,
-            "file_size": file.file_size,
-            "expires_in": link.expires_in,
-            "expires_at": link.expires_at,
-        }
-        return success(data)
+        return success(MocFileDownloadSerializer(link).data)

@@ -21,7 +21,7 @@ import jwt
 import pytest
 from django.test import override_settings
 
-from lego_api import devstack
+from tools import devstack
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = "127.0.0.1"
@@ -161,7 +161,7 @@ def test_make_run_banner_urls_and_index_answer(services, tmp_path):
     port = devstack.free_port()
     root = tmp_path / "local"
     env = clean_env(tmp_path, DATABASE_URL=services.postgres.env["DATABASE_URL"])
-    command = [sys.executable, "-m", "lego_api.devstack", "serve", "--port", str(port), "--root", str(root)]
+    command = [sys.executable, "-m", "tools.devstack", "serve", "--port", str(port), "--root", str(root)]
     log = tmp_path / "serve.log"
     with running(command, env, port, log) as process:
         index = get(port, "/")
@@ -193,7 +193,7 @@ def test_make_run_banner_urls_and_index_answer(services, tmp_path):
 
 def test_make_run_refuses_a_setting_that_does_not_parse_before_starting_anything(tmp_path):
     root = tmp_path / "local"
-    command = [sys.executable, "-m", "lego_api.devstack", "serve", "--port", "1", "--root", str(root)]
+    command = [sys.executable, "-m", "tools.devstack", "serve", "--port", "1", "--root", str(root)]
     line = only_error_line(finish(command, clean_env(tmp_path, RATE_LIMIT_ENABLED="flase")))
     assert "RATE_LIMIT_ENABLED" in line and "'flase'" in line
     assert not (root / "postgres").exists()  # nothing was started

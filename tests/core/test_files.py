@@ -1,4 +1,5 @@
-"""Upload kinds and content checks (SPEC §5.1, §5.2): every check, its order, status and message; no DB, no storage."""
+"""Upload kinds (declared by their apps) and content checks (SPEC §5.1, §5.2): every check, its order, status and
+message; no DB, no storage."""
 
 from __future__ import annotations
 
@@ -11,19 +12,12 @@ import pytest
 from django.test import override_settings
 from PIL import Image
 
+from gallery.file_kinds import GALLERY_IMAGE
 from lego_api.core import files
 from lego_api.core.exceptions import ApiError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from lego_api.core.files import (
-    AVATAR,
-    GALLERY_IMAGE,
     HEIC_SUPPORTED,
     MB,
-    MOC_FILE_KINDS,
-    MOC_GALLERY_IMAGE,
-    MOC_INSTRUCTION,
-    MOC_PARTS_LIST,
-    MOC_THUMBNAIL,
-    WISHLIST_IMAGE,
     CheckedFile,
     check_declared,
     check_file,
@@ -32,6 +26,9 @@ from lego_api.core.files import (
     extension_of,
     sniff,
 )
+from mocs.file_kinds import MOC_FILE_KINDS, MOC_GALLERY_IMAGE, MOC_INSTRUCTION, MOC_PARTS_LIST, MOC_THUMBNAIL
+from profiles.file_kinds import AVATAR
+from wishlist.file_kinds import WISHLIST_IMAGE
 
 # --- Fixtures built in code ---------------------------------------------------------------------------------------
 

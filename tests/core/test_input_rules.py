@@ -492,7 +492,7 @@ def test_multipart_boolean_yes_is_400(api):
     [("true", True), ("False", False), ("1", True), ("0", False), (" TRUE ", True), (None, None), ("", None)],
 )
 def test_query_booleans(rf, raw, expected):
-    from lego_api.core.fields import query_bool
+    from lego_api.core.query import query_bool
 
     query = {} if raw is None else {"flagged": raw}
     assert query_bool(rf.get("/api/images", query), "flagged") is expected
@@ -500,7 +500,7 @@ def test_query_booleans(rf, raw, expected):
 
 @pytest.mark.parametrize("raw", ["yes", "no", "2", "t", "a\x00"])
 def test_query_booleans_refuse_anything_else(rf, raw):
-    from lego_api.core.fields import query_bool
+    from lego_api.core.query import query_bool
 
     with pytest.raises(ValidationFailed) as caught:
         query_bool(rf.get("/api/images", {"flagged": raw}), "flagged")
@@ -539,14 +539,14 @@ def test_json_tags_as_a_broken_array_string_are_400(api):
 
 @pytest.mark.parametrize(("raw", "expected"), [('["a", "b"]', ["a", "b"]), (None, None)])
 def test_query_string_arrays(rf, raw, expected):
-    from lego_api.core.fields import query_string_array
+    from lego_api.core.query import query_string_array
 
     query = {} if raw is None else {"ids": raw}
     assert query_string_array(rf.get("/api/x", query), "ids") == expected
 
 
 def test_query_string_arrays_that_do_not_parse_are_400(rf):
-    from lego_api.core.fields import query_string_array
+    from lego_api.core.query import query_string_array
 
     with pytest.raises(ValidationFailed) as caught:
         query_string_array(rf.get("/api/x", {"ids": '["a",'}), "ids")

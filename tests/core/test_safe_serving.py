@@ -21,10 +21,10 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from lego_api.core import storage
-from lego_api.devstack import s3_client
 from mocs.models import MocFile
 from tests.helpers import assert_error, file_system_storage, handed_out_urls
 from tests.samples import CSV, PDF, html_csv_with_script, image_bytes, moc_fields, studio_bytes, xml_with_script
+from tools.devstack import s3_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -99,7 +99,7 @@ def s3_requests_sent() -> Iterator[list[SentRequest]]:
         key = unquote(urlsplit(request.url).path).removeprefix(bucket_prefix)
         sent.append(SentRequest(event_name.rsplit(".", 1)[-1], key, headers))
 
-    events = storage._client().meta.events  # the very client the app uses (cached per configuration)
+    events = storage.s3_client().meta.events  # the very client the app uses (the default storage's)
     events.register("before-send.s3", record)
     try:
         yield sent

@@ -142,8 +142,10 @@ def route_table() -> dict[tuple[str, str], type[APIView]]:
         view = getattr(callback, "cls", None)
         if view is None or not issubclass(view, APIView) or regex.startswith(("^api/schema", "^api/docs")):
             continue  # the admin, C4/C5 and the C3 views themselves (SPEC §1.1: not part of the API document)
-        for method in view.http_method_names:
-            if method not in ("head", "options") and hasattr(view, method):
+        # A viewset serves the methods its route binds (`callback.actions`); an APIView the ones it defines.
+        methods = getattr(callback, "actions", None) or [m for m in view.http_method_names if hasattr(view, m)]
+        for method in methods:
+            if method not in ("head", "options"):
                 table[(method, _template(regex))] = view
     return table
 

@@ -49,7 +49,7 @@ def manage(env: dict[str, str], tmp_path: Path, *args: str) -> subprocess.Comple
 
 def settings_in(env: dict[str, str], tmp_path: Path, *names: str) -> dict:
     """The named settings as `lego_api.settings` computes them under `env`."""
-    code = "import json, sys, lego_api.settings as s; print(json.dumps({n: getattr(s, n) for n in sys.argv[1:]}))"
+    code = "import json, sys, lego_api.settings as s; print(json.dumps({n: getattr(s, n) for n in sys.argv[1:]}, default=repr))"
     result = run(["-c", code, *names], env, tmp_path)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -222,7 +222,7 @@ def test_optional_backends_switch_on_with_their_variables(tmp_path):
     configured = settings_in(env, tmp_path, *names)
     assert configured["CACHES"]["default"]["BACKEND"] == "django_redis.cache.RedisCache"
     assert configured["CACHES"]["default"]["LOCATION"] == "redis://127.0.0.1:1/0"
-    assert configured["STORAGES"]["default"]["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert configured["STORAGES"]["default"]["BACKEND"] == "lego_api.core.storage.backends.S3Storage"
     assert configured["STORAGES"]["default"]["OPTIONS"]["bucket_name"] == "bucket"
     assert configured["OPENSEARCH_URL"] == "http://127.0.0.1:2"
 

@@ -50,7 +50,7 @@ def test_hooks_are_registered_once_on_a_snapstart_init(registries, monkeypatch):
 @pytest.mark.django_db(transaction=True)
 def test_before_snapshot_closes_the_database_and_forgets_clients(settings):
     connection.ensure_connection()
-    storage._build_client(None, None, False)
+    s3_client = storage.s3_client()  # the default storage (django-storages) and its boto3 client
     tasks.lambda_client()
     jwt_keys._remote_jwks[("https://issuer.example", "https://issuer.example/jwks")] = object()
     health._memo.update(at=time.monotonic(), result={"memoized": True})
@@ -67,7 +67,7 @@ def test_before_snapshot_closes_the_database_and_forgets_clients(settings):
         redis_breaker.breaker.reset()  # whatever happens, no open circuit for the next tests
 
     assert connection.connection is None
-    assert storage._build_client.cache_info().currsize == 0
+    assert storage.s3_client() is not s3_client  # the storage and its client are made again
     assert tasks.lambda_client.cache_info().currsize == 0
     assert jwt_keys._remote_jwks == {}
     assert health._memo["result"] is None

@@ -11,13 +11,19 @@ import pytest
 from django.db import transaction
 from zappa.asynchronous import get_func_task_path, import_and_get_task, route_lambda_task
 
-from lego_api.core import tasks
 from lego_api.core.tasks import Task, task
 from tests import urls as test_urls
 from tests.urls import record_task_run
 
 # Every module that may define tasks; the ones not written yet are skipped.
-TASK_MODULES = ["lego_api.core.tasks", "mocs.tasks", "gallery.tasks", "wishlist.tasks", "profiles.tasks"]
+TASK_MODULES = [
+    "lego_api.core.tasks",
+    "lego_api.core.search.tasks",
+    "mocs.tasks",
+    "gallery.tasks",
+    "wishlist.tasks",
+    "profiles.tasks",
+]
 
 
 @task
@@ -95,17 +101,6 @@ def test_inline_failure_is_logged_and_swallowed(django_capture_on_commit_callbac
 def test_direct_call_runs_now_and_raises():
     with pytest.raises(RuntimeError):
         explode("now")
-
-
-def test_tasks_run_inline_off_lambda_or_when_eager(settings, monkeypatch):
-    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
-    settings.TASKS_EAGER = False
-    assert tasks.runs_inline()
-
-    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "lego-api-dev")
-    assert not tasks.runs_inline()
-    settings.TASKS_EAGER = True
-    assert tasks.runs_inline()
 
 
 # --- What Zappa's worker routes to -------------------------------------------------------------------------------------

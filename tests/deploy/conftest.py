@@ -22,7 +22,7 @@ import dj_database_url
 import psycopg2
 import pytest
 
-from lego_api import packaging
+from tools import packaging
 
 RUNNER = Path(__file__).with_name("lambda_runner.py")
 MARKER = "\x1eLAMBDA-RESULT "

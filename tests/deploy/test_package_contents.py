@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from lego_api import devstack, packaging
 from tests.deploy.conftest import TEST_SECRET_KEY
+from tools import devstack, packaging
+from tools.packaging import tree
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +59,17 @@ def test_no_tests_dev_tools_or_local_files(names):
         assert deploy_only not in top_level, deploy_only
     assert not [n for n in names if "/tests/" in f"/{n}"]
     assert not [n for n in names if Path(n).name.startswith(".env")]
-    assert "lego_api/devstack.py" not in names
     assert not [n for n in names if n.startswith(("manage.py", "requirements", "zappa_settings.json", "Makefile"))]
     for needed in ("zappa", "werkzeug", "boto3", "botocore", "django", "psycopg2", "PIL", "aws_xray_sdk", "mocs"):
         assert needed in top_level, needed
+
+
+def test_no_tooling_in_the_package(names):
+    """tools/ (the local services, this builder) never runs on Lambda: no file of it ships, and the runtime package
+    does not need it (the packaged handler tests import and serve without it)."""
+    assert (packaging.PROJECT_ROOT / "tools" / "packaging" / "build.py").is_file()  # it exists, and stays home
+    assert not [n for n in names if n.split("/")[0] == "tools"]
+    assert not [n for n in names if n.startswith("lego_api/") and ("devstack" in n or "/packaging" in n)]
 
 
 def test_no_secret_values_in_any_file(package):
@@ -177,5 +185,5 @@ def test_the_build_cache_is_never_a_project_file(package):
     """Even for a stage whose `exclude` does not name it (the benchmark's floor project has none)."""
     cache = (packaging.PROJECT_ROOT / packaging.CACHE_DIR).parent
     assert any(cache.iterdir())
-    files = packaging._project_files(packaging.PROJECT_ROOT, exclude=[], exclude_glob=[])
+    files = tree.project_files(packaging.PROJECT_ROOT, exclude=[], exclude_glob=[])
     assert files and not [f for f in files if cache in f.parents]

@@ -8,8 +8,8 @@ import gzip
 import json
 import uuid
 
-from lego_api import packaging
 from tests.deploy.conftest import api_event, response_json, scheduled_event
+from tools import packaging
 
 CSV_HEADER = "Part ID,Part Name,Quantity,Color,Category\n"
 

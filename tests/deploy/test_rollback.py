@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from lego_api import packaging
+from tools import packaging
 
 FUNCTION = "lego-api-dev"  # the dev stage's lambda_name
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from lego_api import packaging
+from tools import packaging
 
 ENVIRONMENTS = {"dev": "dev", "staging": "staging", "prod": "production"}
 # Variables that hold secrets (or URLs that carry passwords) belong in the SECRETS_ID secret.
@@ -67,5 +67,5 @@ def test_exclude_list_keeps_development_files_out():
     config = packaging.load_stage("dev").stage_config
     for name in ("tests", ".venv", ".local", ".env", "__pycache__", ".git", ".pytest_cache", ".ruff_cache"):
         assert name in config["exclude"], name
-    for path in ("build", "lego_api/devstack.py", "requirements*.txt", "zappa_settings.*"):
+    for path in ("build", "tools", "requirements*.txt", "zappa_settings.*"):
         assert path in config["exclude_glob"], path

@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from lego_api.devstack import Service
 from tests.faults.probes import LiveApp, Trigger, begin_outage, end_outage
+from tools.devstack import Service
 
 
 @pytest.fixture

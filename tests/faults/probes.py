@@ -17,10 +17,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from lego_api.core import health, orphans
-from lego_api.devstack import Service
 from mocs.models import MocFile, MocFileStatus
 from tests.helpers import assert_error, stored_keys, user_prefix
 from tests.samples import PDF
+from tools.devstack import Service
 
 MB = 1_048_576
 OUTAGES = ["stopped", "paused"]

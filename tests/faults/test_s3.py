@@ -20,8 +20,8 @@ import pytest
 import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from lego_api.core import storage
-from lego_api.devstack import Service
+from lego_api import settings as project_settings
+from lego_api.core import health, storage
 from mocs.models import Moc, MocFile
 from tests.faults.probes import (
     OUTAGES,
@@ -39,6 +39,7 @@ from tests.faults.probes import (
     wait_until_settled,
 )
 from tests.samples import CSV, PDF, moc_fields
+from tools.devstack import Service
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,9 +59,8 @@ def worst_case_seconds(client) -> float:
 def short_storage_timeouts(settings):
     """Each storage call gives up after about 2 s (still with its retry) instead of the deployed 14 s, so that the
     suite stays fast; what the tests assert does not depend on how long the calls wait."""
-    settings.S3_CONNECT_TIMEOUT = 1
-    settings.S3_READ_TIMEOUT = 1
-    settings.S3_MAX_ATTEMPTS = 2
+    shorter = project_settings.s3_storage(connect_timeout=1, read_timeout=1, max_attempts=2)
+    settings.STORAGES = {**settings.STORAGES, "default": shorter}  # the storage and its client are made again
 
 
 def upload_files(api, moc: Moc, megabytes: int = 1):
@@ -98,8 +98,8 @@ def assert_back_and_consistent(service: Service, kind: str, owner: str, *, write
 
 def test_storage_calls_fail_within_a_bounded_time():
     """A paused S3 answers nothing; botocore's defaults (60 s reads, 4 attempts) held an upload for 4 minutes."""
-    assert 2 * worst_case_seconds(storage._client()) < GATEWAY_TIMEOUT_SECONDS
-    assert worst_case_seconds(storage._client(health=True)) <= 2 * storage.HEALTH_TIMEOUT_SECONDS
+    assert 2 * worst_case_seconds(storage.s3_client()) < GATEWAY_TIMEOUT_SECONDS
+    assert worst_case_seconds(storage.s3_client(storage.HEALTH_STORAGE)) <= 2 * health.CHECK_TIMEOUT_SECONDS
 
 
 # --- Storage out before the request ---------------------------------------------------------------------------

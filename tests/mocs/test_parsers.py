@@ -13,6 +13,7 @@ from mocs.parsers import ParsedPart, ParseError, ParseResult, parse_parts_list
 from mocs.parsers.csv_parser import ALIAS_TO_FIELD, HEADER_ALIASES, normalise_header, parse_csv
 from mocs.parsers.types import check_record
 from mocs.services.parts_lists import parts_list_create_pending
+from mocs.storage_keys import moc_file_key
 from tests.factories import MocFactory, MocFileFactory
 from tests.helpers import assert_error
 from tests.samples import PDF, SPEC_ERROR_CSV, SPEC_ERROR_DETAILS, SPEC_ERROR_FIELD_MESSAGES
@@ -949,7 +950,7 @@ def test_create_with_files_refuses_the_whole_moc(auth_client):
 def test_parse_task_stores_the_parse_error_in_error_details(django_capture_on_commit_callbacks):
     moc = MocFactory(user_id="csv-owner")
     file = MocFileFactory(moc=moc, file_type=MocFileType.PARTS_LIST, original_filename="bricks.csv")
-    file.file_url = storage.moc_file_key(moc.user_id, moc.id, file.id, "csv")
+    file.file_url = moc_file_key(moc.user_id, moc.id, file.id, "csv")
     file.save()
     storage.save_bytes(file.file_url, UNTERMINATED, content_type="text/csv")
 

@@ -12,12 +12,12 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from lego_api import devstack
 from lego_api.core import cache as response_cache
 from mocs.models import Moc, MocFile, MocPart, MocPartsList
 from tests.factories import MocFactory, MocFileFactory, MocPartFactory, MocPartsListFactory
 from tests.helpers import assert_error, moc_prefix, stored_keys
 from tests.samples import SPEC_ERROR_CSV, SPEC_ERROR_DETAILS, SPEC_ERROR_FIELD_MESSAGES
+from tools import devstack
 
 pytestmark = pytest.mark.django_db
 

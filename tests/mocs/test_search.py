@@ -51,7 +51,7 @@ def search(user_id: str, q: str, **kwargs) -> SearchResult:
 
 
 def titles(result: SearchResult) -> list[str]:
-    return [moc.title for moc in result.mocs]
+    return [moc.title for moc in result.rows]
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def test_opensearch_returns_the_matching_mocs(catalogue):
     assert result.backend == "opensearch"
     assert sorted(titles(result)) == ["Coffee Truck", "Fire Truck", "Space Truck"]
     assert result.total == 3
-    assert all(moc.user_id == catalogue for moc in result.mocs)
+    assert all(moc.user_id == catalogue for moc in result.rows)
 
 
 def test_opensearch_title_match_ranks_before_description_match(owner, make_moc):
@@ -102,10 +102,10 @@ def test_opensearch_tag_filter(catalogue):
 
 def test_opensearch_never_returns_another_users_moc(catalogue):
     result = search(catalogue, "coffee truck espresso")
-    assert [moc.user_id for moc in result.mocs] == [catalogue] * len(result.mocs)
+    assert [moc.user_id for moc in result.rows] == [catalogue] * len(result.rows)
     assert titles(result)[0] == "Coffee Truck"
     stranger = search("someone-else", "coffee")
-    assert all(moc.user_id == "someone-else" for moc in stranger.mocs)
+    assert all(moc.user_id == "someone-else" for moc in stranger.rows)
     assert search(f"nobody-{uuid.uuid4()}", "coffee truck").total == 0
 
 
@@ -116,17 +116,17 @@ def test_opensearch_total_counts_every_match_and_pages_slice(owner, make_moc):
     second = search(owner, "tower", offset=3, limit=3)
     third = search(owner, "tower", offset=6, limit=3)
     assert (first.total, second.total, third.total) == (7, 7, 7)
-    assert [len(first.mocs), len(second.mocs), len(third.mocs)] == [3, 3, 1]
-    ids = [moc.id for page in (first, second, third) for moc in page.mocs]
+    assert [len(first.rows), len(second.rows), len(third.rows)] == [3, 3, 1]
+    ids = [moc.id for page in (first, second, third) for moc in page.rows]
     assert len(set(ids)) == 7
-    assert search(owner, "tower", offset=20, limit=3).mocs == []
+    assert search(owner, "tower", offset=20, limit=3).rows == []
 
 
 def test_equal_relevance_breaks_ties_by_updated_at_then_id(owner, make_moc):
     older = make_moc(owner, "Tower A")
     newer = make_moc(owner, "Tower B")
     Moc.objects.filter(pk=older.pk).update(updated_at=newer.updated_at.replace(year=2020))
-    assert [moc.id for moc in search(owner, "tower").mocs] == [newer.id, older.id]
+    assert [moc.id for moc in search(owner, "tower").rows] == [newer.id, older.id]
 
 
 def test_deleted_moc_disappears(catalogue, django_capture_on_commit_callbacks):
@@ -288,7 +288,7 @@ def test_fallback_filters_and_owner_scope(catalogue):
     assert titles(search(catalogue, "truck", moc_type="set")) == ["Fire Truck"]
     assert titles(search(catalogue, "truck", tag="space")) == ["Space Truck"]
     assert titles(search(catalogue, "truck", tag="SPACE")) == ["Space Truck"]
-    assert all(moc.user_id == catalogue for moc in search(catalogue, "coffee truck").mocs)
+    assert all(moc.user_id == catalogue for moc in search(catalogue, "coffee truck").rows)
     assert search(f"nobody-{uuid.uuid4()}", "coffee truck").total == 0
 
 
@@ -298,11 +298,11 @@ def test_fallback_total_and_paging(owner, make_moc):
         make_moc(owner, f"Tower {n}")
     page = search(owner, "tower", offset=2, limit=2)
     assert page.total == 5
-    assert len(page.mocs) == 2
+    assert len(page.rows) == 2
     everything = search(owner, "tower", offset=0, limit=10)
-    assert [moc.id for moc in everything.mocs][2:4] == [moc.id for moc in page.mocs]
+    assert [moc.id for moc in everything.rows][2:4] == [moc.id for moc in page.rows]
     beyond = search(owner, "tower", offset=10, limit=2)
-    assert (beyond.mocs, beyond.total) == ([], 5)
+    assert (beyond.rows, beyond.total) == ([], 5)
 
 
 @override_settings(OPENSEARCH_URL=None)
@@ -311,7 +311,7 @@ def test_fallback_equal_relevance_breaks_ties_by_updated_at_then_id(owner, make_
     second = make_moc(owner, "Tower!")  # same words, same rank (titles are unique per user)
     Moc.objects.filter(pk=first.pk).update(updated_at=second.updated_at)
     expected = sorted([first.id, second.id], key=str)
-    assert [moc.id for moc in search(owner, "tower").mocs] == expected
+    assert [moc.id for moc in search(owner, "tower").rows] == expected
 
 
 def test_trigram_operator_matches_at_the_threshold_like_similarity_gte():
@@ -332,21 +332,21 @@ def test_both_backends_give_the_same_shape_and_rows(catalogue):
         database = search(catalogue, "truck")
     assert (engine.backend, database.backend) == ("opensearch", "postgres")
     assert type(engine) is type(database) is SearchResult
-    assert all(isinstance(moc, Moc) for moc in engine.mocs + database.mocs)
-    assert {moc.id for moc in engine.mocs} == {moc.id for moc in database.mocs}
+    assert all(isinstance(moc, Moc) for moc in engine.rows + database.rows)
+    assert {moc.id for moc in engine.rows} == {moc.id for moc in database.rows}
     assert engine.total == database.total == 3
 
 
 def test_blank_query_lists_everything_in_list_order(catalogue):
     result = search(catalogue, "   ", moc_type="set")
     assert result.total == 2
-    assert [moc.title for moc in result.mocs] == ["Millennium Falcon", "Fire Truck"]  # updatedAt desc
+    assert [moc.title for moc in result.rows] == ["Millennium Falcon", "Fire Truck"]  # updatedAt desc
 
 
 def test_deep_pages_beyond_the_engine_window_come_from_the_database(catalogue):
     result = search(catalogue, "truck", offset=10_000, limit=20)
     assert result.backend == "postgres"
-    assert (result.mocs, result.total) == ([], 3)
+    assert (result.rows, result.total) == ([], 3)
     assert not cache.get(core_search.SEARCH_DOWN_KEY)
 
 
@@ -492,7 +492,7 @@ def test_moc_created_updated_and_deleted_through_the_api_is_searchable(
         created = api.post("/api/mocs", payload, format="json")
     assert created.status_code == 201, created.json()
     moc_id = created.json()["data"]["id"]
-    assert [m.title for m in search(owner, "locomotive", tag="train").mocs] == ["Steam Locomotive"]
+    assert [m.title for m in search(owner, "locomotive", tag="train").rows] == ["Steam Locomotive"]
     with django_capture_on_commit_callbacks(execute=True):
         api.patch(f"/api/mocs/{moc_id}", {"title": "Diesel Shunter"}, format="json")
     assert titles(search(owner, "shunter")) == ["Diesel Shunter"]

@@ -13,18 +13,21 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import default_storage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from lego_api import devstack
 from lego_api.core import cache as response_cache
 from lego_api.core import orphans, storage
 from mocs.models import Moc, MocFile, MocFileStatus, MocFileType, MocPartsList
 from mocs.services.files import files_referenced_keys
+from mocs.storage_keys import moc_file_key
 from mocs.tasks import cleanup_stale_uploads, parse_parts_list
+from profiles.keys import avatar_key
 from tests.factories import MocFactory, MocPartsListFactory
 from tests.helpers import file_system_storage, moc_prefix
+from tools import devstack
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +46,7 @@ def object_exists(key: str) -> bool:
 
 def file_with_object(moc, *, status: str, created_at, content: bytes = GOOD) -> MocFile:
     file_id = uuid.uuid4()
-    key = storage.moc_file_key(moc.user_id, moc.id, file_id, "csv")
+    key = moc_file_key(moc.user_id, moc.id, file_id, "csv")
     storage.save_bytes(key, content, content_type="text/csv")
     return MocFile.objects.create(
         id=file_id,
@@ -203,18 +206,9 @@ def test_recent_and_finished_lists_are_left_alone(moc, django_capture_on_commit_
 LATER = timedelta(hours=1, minutes=1)
 
 
-@pytest.fixture(params=["s3", "file system"])
-def storage_mode(request, tmp_path):
-    if request.param == "s3":
-        yield request.param
-        return
-    with file_system_storage(tmp_path / "media"):
-        yield request.param
-
-
 def stored_object(moc, ext: str = "pdf") -> str:
     """An object at a fresh key of `moc`'s, referenced by nothing."""
-    key = storage.moc_file_key(moc.user_id, moc.id, uuid.uuid4(), ext)
+    key = moc_file_key(moc.user_id, moc.id, uuid.uuid4(), ext)
     storage.save_bytes(key, b"%PDF-1.4 bytes", content_type="application/pdf")
     return key
 
@@ -226,7 +220,7 @@ def keys_under(prefix: str) -> set[str]:
         s3 = devstack.s3_client(os.environ["AWS_ENDPOINT_URL_S3"])
         listed = s3.list_objects_v2(Bucket=settings.STORAGE_BUCKET, Prefix=prefix)
         return {item["Key"] for item in listed.get("Contents", [])}
-    root = storage._local_path("")
+    root = default_storage.path("")
     found = set()
     for directory, _, names in os.walk(root):
         for name in names:
@@ -245,7 +239,7 @@ def sweep_moc(moc, **kwargs) -> orphans.SweepResult:
 def backdate(key: str, hours: float) -> None:
     """Make a file-system object `hours` old (S3 sets LastModified itself; S3 tests move `now` instead)."""
     moment = time.time() - hours * 3600
-    os.utime(storage._local_path(key), (moment, moment))
+    os.utime(default_storage.path(key), (moment, moment))
 
 
 def test_old_unreferenced_object_is_deleted_and_referenced_ones_are_kept(moc, storage_mode, caplog):
@@ -322,7 +316,7 @@ def test_hourly_task_deletes_old_orphans_and_nothing_outside_registered_prefixes
     with file_system_storage(tmp_path / "media"):
         orphan, young = stored_object(moc), stored_object(moc)
         ready = file_with_object(moc, status=MocFileStatus.READY, created_at=ago(days=3))
-        avatar = storage.avatar_key(moc.user_id)
+        avatar = avatar_key(moc.user_id)
         storage.save_bytes(avatar, b"RIFF", content_type="image/webp")
         in_progress = f"{moc_prefix(moc)}.upload-abc123"  # a write `save_bytes` has not renamed into place yet
         (tmp_path / "media" / in_progress).write_bytes(b"partial")
@@ -339,7 +333,7 @@ def test_referenced_keys_are_found_by_primary_key_and_by_value(moc):
     odd_key = f"mocs/{moc.user_id}/legacy/manual.pdf"  # not the §5.3 shape: looked up by value
     odd = file_with_object(moc, status=MocFileStatus.READY, created_at=ago(days=1))
     MocFile.objects.filter(pk=odd.pk).update(file_url=odd_key)
-    unknown = storage.moc_file_key(moc.user_id, moc.id, uuid.uuid4(), "pdf")
+    unknown = moc_file_key(moc.user_id, moc.id, uuid.uuid4(), "pdf")
     hex_spelling = ready.file_url.replace(str(ready.pk), ready.pk.hex)  # same ids, not the key the row holds
 
     keys = [ready.file_url, odd_key, unknown, hex_spelling, "mocs/not-a-key"]

@@ -32,9 +32,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from lego_api import packaging
 from tests import harness
 from tests.deploy.conftest import PackagedLambda, api_event, lambda_env, moto_client
+from tools import packaging
 
 RUNS = 7
 TARGET_RATIO = 1.3

@@ -152,7 +152,7 @@ def main() -> None:
             ratio = statistics.median(timings[(path, "MISS")]) / statistics.median(timings[(path, "HIT")])
             print(f"speed-up of a hit, {path}: {ratio:.1f}x (median)")
     finally:
-        from lego_api import devstack
+        from tools import devstack
 
         devstack.stop_all(started)  # before removing their data directory (also registered at exit)
         shutil.rmtree(root, ignore_errors=True)

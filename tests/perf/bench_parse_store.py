@@ -61,7 +61,7 @@ def main() -> int:
         call_command("migrate", verbosity=0)
         return run(args.runs)
     finally:
-        from lego_api import devstack
+        from tools import devstack
 
         devstack.stop_all(services)
         shutil.rmtree(root, ignore_errors=True)

@@ -163,7 +163,7 @@ def main() -> None:
         print(f"  owner reads their write after: {_seconds(first_new)} (goal <= 5 s); stale reads: {stale_hits}")
         print(f"  cache serving again (HIT with the new title) after: {_seconds(first_new_hit)}")
     finally:
-        from lego_api import devstack
+        from tools import devstack
 
         devstack.stop_all(started)  # before removing their data directory (also registered at exit)
         shutil.rmtree(root, ignore_errors=True)

@@ -176,11 +176,12 @@ def similarity_function_variant(*, user_id: str, q: str, moc_type=None, tag=None
     from django.db.models import F, FloatField, Q, Value
     from django.db.models.functions import Coalesce
 
-    from mocs.search import SearchResult, _owned, rank_and_page
+    from lego_api.core.search import SearchResult, rank_and_page
+    from mocs.search import MOC_INDEX
 
     text_query = SearchQuery(q, search_type="websearch", config="english")
     matches = (
-        _owned(user_id=user_id, moc_type=moc_type, tag=tag)
+        MOC_INDEX.owned(user_id=user_id, filters={"type": moc_type, "tag": tag})
         .annotate(similarity=TrigramSimilarity("title", q))
         .filter(Q(search_vector=text_query) | Q(similarity__gte=0.3))
     )
@@ -188,7 +189,7 @@ def similarity_function_variant(*, user_id: str, q: str, moc_type=None, tag=None
         "similarity"
     )
     mocs, total = rank_and_page(matches, relevance=relevance, offset=offset, limit=limit)
-    return SearchResult(mocs=mocs, total=total, backend="postgres")
+    return SearchResult(rows=mocs, total=total, backend="postgres")
 
 
 def shipped(**kwargs):
@@ -288,7 +289,7 @@ def main() -> int:
             kwargs = {"user_id": CALLER, "q": q, "offset": 0, "limit": 20, "moc_type": None, "tag": None, **filters}
             result = shipped(**kwargs)
             literal = similarity_function_variant(**kwargs)
-            assert [m.id for m in result.mocs] == [m.id for m in literal.mocs] and result.total == literal.total, q
+            assert [m.id for m in result.rows] == [m.id for m in literal.rows] and result.total == literal.total, q
             assert result.backend == "postgres"
             fast = time_ms(lambda kwargs=kwargs: shipped(**kwargs), args.runs)
             slow = time_ms(lambda kwargs=kwargs: similarity_function_variant(**kwargs), args.runs)
@@ -310,7 +311,7 @@ def main() -> int:
         print(f"Worst p95 (shipped): {worst:.1f} ms; target < {TARGET_P95_MS:.0f} ms: {verdict}")
         print(f"Total run time {time.perf_counter() - began:.0f} s")
     finally:
-        from lego_api import devstack
+        from tools import devstack
 
         if "django.db" in sys.modules:
             from django.db import connections

@@ -21,7 +21,7 @@ def start_bench_services(
 
     As everywhere, a service variable already set replaces its local service; `unset` names the variables a
     benchmark removes first, for the backends it must run without (no search engine, no S3, ...)."""
-    from lego_api import devstack
+    from tools import devstack
 
     for name in unset:
         os.environ.pop(name, None)

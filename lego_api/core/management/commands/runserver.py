@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 from django.core.servers import basehttp
 from whitenoise.runserver_nostatic.management.commands.runserver import Command as NoStaticRunserverCommand
 
-from lego_api.devstack import database_unreachable_message
+from lego_api.local_database import database_unreachable_message
 
 
 class _NoServerHeaderHandler(basehttp.ServerHandler):

@@ -1,0 +1,5 @@
+import sys
+
+from tools.devstack.cli import main
+
+sys.exit(main())

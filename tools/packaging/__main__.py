@@ -1,0 +1,5 @@
+import sys
+
+from tools.packaging.cli import main
+
+sys.exit(main())
