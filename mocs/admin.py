@@ -15,7 +15,7 @@ from lego_api.core.errors import flatten_errors
 from lego_api.core.exceptions import ApiError
 from lego_api.core.search.tasks import search_index
 from mocs.models import Moc, MocFile, MocPart, MocPartsList
-from mocs.serializers import MocWriteSerializer
+from mocs.serializers import MOC_EDITABLE_COLUMNS, MocWriteSerializer
 from mocs.services.mocs import DUPLICATE_TITLE, moc_create, moc_delete, moc_title_taken, moc_touch, moc_update
 
 REINDEX_BATCH = 500  # the most ids one `search_index` call takes
@@ -27,23 +27,7 @@ class MocAdminForm(forms.ModelForm):
 
     class Meta:
         model = Moc
-        fields = (
-            "user_id",
-            "type",
-            "title",
-            "description",
-            "author",
-            "parts_count",
-            "theme",
-            "subtheme",
-            "uploaded_date",
-            "brand",
-            "set_number",
-            "release_year",
-            "retired",
-            "tags",
-            "thumbnail_url",
-        )
+        fields = MOC_EDITABLE_COLUMNS
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

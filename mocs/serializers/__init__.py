@@ -7,6 +7,7 @@ from mocs.serializers.files import (
     MocInitializeFilesSerializer,
 )
 from mocs.serializers.mocs import (
+    MOC_EDITABLE_COLUMNS,
     MOC_ONLY_FIELDS,
     SET_ONLY_FIELDS,
     MocDeletedSerializer,
@@ -27,6 +28,7 @@ from mocs.serializers.parts_lists import (
 )
 
 __all__ = [
+    "MOC_EDITABLE_COLUMNS",
     "MOC_ONLY_FIELDS",
     "SET_ONLY_FIELDS",
     "FileDeclarationSerializer",

@@ -25,6 +25,25 @@ from lego_api.core.storage import render_url
 from lego_api.core.viewsets import DeletedSerializer
 from mocs.models import Moc, MocFile, MocFileStatus, MocFileType, MocPart, MocPartsList, MocType
 
+# The columns a MOC's owner (or support staff in the admin) writes, in table order.
+MOC_EDITABLE_COLUMNS = (
+    "user_id",
+    "type",
+    "title",
+    "description",
+    "author",
+    "parts_count",
+    "theme",
+    "subtheme",
+    "uploaded_date",
+    "brand",
+    "set_number",
+    "release_year",
+    "retired",
+    "tags",
+    "thumbnail_url",
+)
+
 
 class MocSerializer(serializers.ModelSerializer):
     thumbnail_url = FileReferenceField(allow_null=True)
@@ -32,27 +51,7 @@ class MocSerializer(serializers.ModelSerializer):
     class Meta:
         model = Moc
         # Every column but the internal search_vector, in table order (SPEC §3.4, §3.12).
-        fields = [
-            "id",
-            "user_id",
-            "type",
-            "title",
-            "description",
-            "author",
-            "parts_count",
-            "theme",
-            "subtheme",
-            "uploaded_date",
-            "brand",
-            "set_number",
-            "release_year",
-            "retired",
-            "tags",
-            "thumbnail_url",
-            "total_piece_count",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *MOC_EDITABLE_COLUMNS, "total_piece_count", "created_at", "updated_at"]
 
 
 class MocDeletedSerializer(DeletedSerializer):  # M6 `data` (no docstring: it would become the schema's description)
