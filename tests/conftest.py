@@ -37,7 +37,15 @@ def _clean_shared_state():
 
 @pytest.fixture
 def client() -> APIClient:
+    """A bare APIClient (it replaces pytest-django's `django.test.Client`), for tests that set their own token,
+    cookie or headers per request, and for public routes."""
     return APIClient()
+
+
+@pytest.fixture
+def anonymous(client) -> APIClient:
+    """`client` named after its role where that is the point of the test: a caller with no credential (the 401s)."""
+    return client
 
 
 @pytest.fixture
@@ -62,13 +70,27 @@ def auth_client(token_for):
 
 @pytest.fixture
 def owner() -> str:
-    """A caller of the test's own, so bucket and index listings see only its data."""
+    """A caller of the test's own, so bucket and index listings see only its data (documents of earlier tests stay
+    in the shared search index; another owner's never match)."""
     return f"owner-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture
-def api(auth_client, owner):
+def api(auth_client, owner) -> APIClient:
+    """`owner`'s client."""
     return auth_client(owner)
+
+
+@pytest.fixture
+def other_user() -> str:
+    """Another caller of the test's own: not `owner`, so what it reaches of `owner`'s data is a 403 or nothing."""
+    return f"other-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def other_api(auth_client, other_user) -> APIClient:
+    """`other_user`'s client."""
+    return auth_client(other_user)
 
 
 @pytest.fixture

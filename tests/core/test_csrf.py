@@ -80,8 +80,8 @@ def test_bearer_post_needs_no_csrf(client, issuer):
     assert response.status_code == 200
 
 
-def test_no_credential_gets_401_not_403(client):
-    assert client.post(ECHO, BODY, format="json").status_code == 401
+def test_no_credential_gets_401_not_403(anonymous):
+    assert anonymous.post(ECHO, BODY, format="json").status_code == 401
 
 
 @override_settings(IS_PRODUCTION=True, CORS_ALLOWED_ORIGINS=["https://app.example.com"])

@@ -94,8 +94,8 @@ def test_request_over_the_55mb_cap_is_413_before_reading(auth_client):
     assert_error(response, 413, "PAYLOAD_TOO_LARGE", "Request body too large")
 
 
-def test_anonymous_request_over_the_cap_gets_401_first(client):
-    response = client.post(
+def test_anonymous_request_over_the_cap_gets_401_first(anonymous):
+    response = anonymous.post(
         "/api/test/multipart",
         data=b"",
         content_type="multipart/form-data; boundary=x",

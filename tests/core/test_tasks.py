@@ -42,11 +42,11 @@ def task_runs():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_delay_runs_after_commit_not_before(auth_client, task_runs):
-    response = auth_client("alice").post("/api/test/enqueue")
+def test_delay_runs_after_commit_not_before(api, owner, task_runs):
+    response = api.post("/api/test/enqueue")
     assert response.status_code == 201
     assert response.json()["data"] == {"ranBeforeCommit": False}
-    assert task_runs == ["alice"]
+    assert task_runs == [owner]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -80,11 +80,6 @@ router.add("probes/literal", ProbeLiteralView.as_view(), "probe-literal")  # add
 urlpatterns = [re_path(r"^api/", include(router.urls)), re_path(r"^", include("lego_api.urls"))]
 
 
-@pytest.fixture
-def other(auth_client):
-    return auth_client(f"other-{uuid.uuid4().hex[:12]}")
-
-
 def probe_of(user_id: str, **fields) -> Moc:
     return MocFactory(user_id=user_id, **fields)
 
@@ -96,9 +91,9 @@ def allowed(response) -> set[str]:
 # --- Scope and ownership ---------------------------------------------------------------------------------------------
 
 
-def test_list_shows_only_the_callers_rows(api, owner):
+def test_list_shows_only_the_callers_rows(api, owner, other_user):
     mine = probe_of(owner, title="Mine")
-    probe_of("someone-else", title="Theirs")
+    probe_of(other_user, title="Theirs")
     response = api.get("/api/probes")
     assert response.status_code == 200
     body = response.json()
@@ -113,17 +108,17 @@ def test_missing_row_is_404_with_the_label(api, method):
 
 
 @pytest.mark.parametrize("method", ["get", "patch", "put", "delete"])
-def test_other_users_row_is_403_with_the_label(other, owner, method):
+def test_other_users_row_is_403_with_the_label(other_api, owner, method):
     probe = probe_of(owner, title="Kept")
-    response = getattr(other, method)(f"/api/probes/{probe.pk}", {"title": "Taken"}, format="json")
+    response = getattr(other_api, method)(f"/api/probes/{probe.pk}", {"title": "Taken"}, format="json")
     assert_error(response, 403, "FORBIDDEN", "You do not own this probe item")
     probe.refresh_from_db()
     assert probe.title == "Kept"
 
 
-def test_other_users_row_is_403_on_a_detail_action_too(other, owner):
+def test_other_users_row_is_403_on_a_detail_action_too(other_api, owner):
     probe = probe_of(owner)
-    response = other.post(f"/api/probes/{probe.pk}/copies/{uuid.uuid4()}")
+    response = other_api.post(f"/api/probes/{probe.pk}/copies/{uuid.uuid4()}")
     assert_error(response, 403, "FORBIDDEN", "You do not own this probe item")
 
 
@@ -261,11 +256,11 @@ def test_moc_patch_and_put_are_both_partial(api, owner, method):
     assert response.json()["data"]["title"] == "After" and response.json()["data"]["description"] == "Kept"
 
 
-def test_moc_viewset_answers_403_and_404_with_the_moc_label(other, owner):
+def test_moc_viewset_answers_403_and_404_with_the_moc_label(other_api, owner):
     moc = MocFactory(user_id=owner)
-    assert_error(other.delete(f"/api/mocs/{moc.pk}"), 403, "FORBIDDEN", "You do not own this MOC")
-    assert_error(other.delete(f"/api/mocs/{uuid.uuid4()}"), 404, "NOT_FOUND", "MOC not found")
-    assert_error(other.delete("/api/mocs/search-is-no-id"), 404, "NOT_FOUND", "Route not found")
+    assert_error(other_api.delete(f"/api/mocs/{moc.pk}"), 403, "FORBIDDEN", "You do not own this MOC")
+    assert_error(other_api.delete(f"/api/mocs/{uuid.uuid4()}"), 404, "NOT_FOUND", "MOC not found")
+    assert_error(other_api.delete("/api/mocs/search-is-no-id"), 404, "NOT_FOUND", "Route not found")
 
 
 def test_moc_operations_have_readable_operation_ids():

@@ -21,7 +21,6 @@ from tests.helpers import ManualClock
 # Writes must commit for their after-commit bumps (and debts) to run, as in production.
 pytestmark = pytest.mark.django_db(transaction=True)
 
-OWNER = "alice"
 NEW_MOC = {"type": "moc", "title": "Old title", "author": "Jane", "partsCount": 10, "theme": "City", "setNumber": "M-1"}
 
 
@@ -45,13 +44,8 @@ def redis_commands(monkeypatch) -> list:
 
 
 @pytest.fixture
-def alice(auth_client):
-    return auth_client(OWNER)
-
-
-@pytest.fixture
-def moc_id(alice) -> str:
-    response = alice.post("/api/mocs", NEW_MOC, format="json")
+def moc_id(api) -> str:
+    response = api.post("/api/mocs", NEW_MOC, format="json")
     assert response.status_code == 201, response.content
     return response.json()["data"]["id"]
 
@@ -73,24 +67,24 @@ def debts() -> list[tuple[str, str]]:
 
 
 def test_a_paused_redis_costs_one_timeout_and_every_route_still_answers(
-    alice, moc_url, services, clock, redis_commands, settings, caplog
+    api, moc_url, services, clock, redis_commands, settings, caplog
 ):
     settings.RATE_LIMIT_ENABLED = True  # the limiter is a cache user too (SPEC §2.4 "Cache down")
     with services.redis.paused():
         redis_commands.clear()
-        assert read(alice, moc_url) == ("MISS", "Old title")
+        assert read(api, moc_url) == ("MISS", "Old title")
         assert breaker.is_open
         assert len(redis_commands) == 1, "the first cache call waits for its 250 ms timeout and opens the breaker"
 
-        listed = alice.get("/api/mocs")
+        listed = api.get("/api/mocs")
         assert listed.status_code == 200 and listed["X-Cache"] == "MISS"
         assert [m["title"] for m in listed.json()["data"]] == ["Old title"]
-        renamed = alice.patch(moc_url, {"title": "New title"}, format="json")
+        renamed = api.patch(moc_url, {"title": "New title"}, format="json")
         assert renamed.status_code == 200 and renamed.json()["data"]["title"] == "New title"
-        created = alice.post("/api/mocs", {**NEW_MOC, "title": "Second"}, format="json")
+        created = api.post("/api/mocs", {**NEW_MOC, "title": "Second"}, format="json")
         assert created.status_code == 201, created.content
-        assert read(alice, moc_url) == ("MISS", "New title")
-        assert alice.get("/api/mocs").json()["total"] == 2
+        assert read(api, moc_url) == ("MISS", "New title")
+        assert api.get("/api/mocs").json()["total"] == 2
 
         assert len(redis_commands) == 1, "while the breaker is open no call reaches Redis"
         assert breaker.failures == 1
@@ -98,72 +92,72 @@ def test_a_paused_redis_costs_one_timeout_and_every_route_still_answers(
     assert "rate limit cache unavailable; request allowed" in caplog.messages
 
 
-def test_a_write_during_the_pause_is_what_its_owner_reads_after_the_resume(alice, moc_url, services, clock):
-    read(alice, moc_url)
-    assert read(alice, moc_url) == ("HIT", "Old title")
+def test_a_write_during_the_pause_is_what_its_owner_reads_after_the_resume(owner, api, moc_url, services, clock):
+    read(api, moc_url)
+    assert read(api, moc_url) == ("HIT", "Old title")
     with services.redis.paused():
-        assert alice.patch(moc_url, {"title": "New title"}, format="json").status_code == 200
-        assert debts() == [(OWNER, "mocs")], "the lost bump is owed in PostgreSQL"
-        assert read(alice, moc_url) == ("MISS", "New title")
+        assert api.patch(moc_url, {"title": "New title"}, format="json").status_code == 200
+        assert debts() == [(owner, "mocs")], "the lost bump is owed in PostgreSQL"
+        assert read(api, moc_url) == ("MISS", "New title")
 
     clock.advance(redis_breaker.OPEN_SECONDS)
-    assert read(alice, moc_url) == ("MISS", "New title"), "the debt is applied before the cache is read"
+    assert read(api, moc_url) == ("MISS", "New title"), "the debt is applied before the cache is read"
     assert debts() == []
-    assert read(alice, moc_url) == ("HIT", "New title")
+    assert read(api, moc_url) == ("HIT", "New title")
 
 
-def test_a_user_with_a_debt_reads_past_the_cache_until_it_is_applied(alice, moc_id, moc_url, services, clock):
-    read(alice, moc_url)
+def test_a_user_with_a_debt_reads_past_the_cache_until_it_is_applied(owner, api, moc_id, moc_url, services, clock):
+    read(api, moc_url)
     families = ("mocs", "gallery")
-    stale_key = response_key("mocs:detail", OWNER, get_versions(OWNER, *families), families=families, parts=[moc_id])
+    stale_key = response_key("mocs:detail", owner, get_versions(owner, *families), families=families, parts=[moc_id])
     assert cache.get(stale_key)["data"]["title"] == "Old title"
     with services.redis.paused():
-        assert alice.patch(moc_url, {"title": "New title"}, format="json").status_code == 200
+        assert api.patch(moc_url, {"title": "New title"}, format="json").status_code == 200
 
     clock.advance(4.5)  # the debt check runs, but the breaker is still open: the debt waits
-    assert read(alice, moc_url) == ("MISS", "New title")
-    assert debts() == [(OWNER, "mocs")]
+    assert read(api, moc_url) == ("MISS", "New title")
+    assert debts() == [(owner, "mocs")]
     clock.advance(0.6)  # the breaker lets calls through again, the next debt check is not due yet
     assert not breaker.is_open
-    assert read(alice, moc_url) == ("MISS", "New title")
+    assert read(api, moc_url) == ("MISS", "New title")
     assert cache.get(stale_key)["data"]["title"] == "Old title", "the stale entry under the old key was not replaced"
-    assert debts() == [(OWNER, "mocs")]
+    assert debts() == [(owner, "mocs")]
 
     clock.advance(1.0)
-    assert read(alice, moc_url) == ("MISS", "New title")
+    assert read(api, moc_url) == ("MISS", "New title")
     assert debts() == []
-    assert read(alice, moc_url) == ("HIT", "New title")
+    assert read(api, moc_url) == ("HIT", "New title")
 
 
-def test_a_debt_recorded_by_another_process_is_applied_at_the_next_check(alice, moc_id, moc_url, clock):
-    read(alice, moc_url)
-    assert read(alice, moc_url) == ("HIT", "Old title")
+def test_a_debt_recorded_by_another_process_is_applied_at_the_next_check(owner, api, moc_id, moc_url, clock):
+    read(api, moc_url)
+    assert read(api, moc_url) == ("HIT", "Old title")
     # Another process committed this rename and could not bump: all it left is the debt.
     Moc.objects.filter(pk=moc_id).update(title="Renamed elsewhere")
-    CacheDebt.objects.create(user_id=OWNER, family="mocs")
-    before = get_versions(OWNER, "mocs")["mocs"]
+    CacheDebt.objects.create(user_id=owner, family="mocs")
+    before = get_versions(owner, "mocs")["mocs"]
 
     clock.advance(1.0)
-    assert read(alice, moc_url) == ("MISS", "Renamed elsewhere")
+    assert read(api, moc_url) == ("MISS", "Renamed elsewhere")
     assert debts() == []
-    assert get_versions(OWNER, "mocs")["mocs"] == before + 1
+    assert get_versions(owner, "mocs")["mocs"] == before + 1
 
 
-def test_a_restarted_empty_redis_serves_no_stale_read(alice, moc_url, services, clock):
-    read(alice, moc_url)
-    assert read(alice, moc_url) == ("HIT", "Old title")
-    old_version = get_versions(OWNER, "mocs")["mocs"]
+def test_a_restarted_empty_redis_serves_no_stale_read(owner, api, moc_url, services, clock):
+    read(api, moc_url)
+    assert read(api, moc_url) == ("HIT", "Old title")
+    old_version = get_versions(owner, "mocs")["mocs"]
     with services.redis.stopped():
-        assert alice.patch(moc_url, {"title": "New title"}, format="json").status_code == 200
-        assert read(alice, moc_url) == ("MISS", "New title")
-        assert debts() == [(OWNER, "mocs")]
+        assert api.patch(moc_url, {"title": "New title"}, format="json").status_code == 200
+        assert read(api, moc_url) == ("MISS", "New title")
+        assert debts() == [(owner, "mocs")]
 
     clock.advance(redis_breaker.OPEN_SECONDS)
-    assert read(alice, moc_url) == ("MISS", "New title")
+    assert read(api, moc_url) == ("MISS", "New title")
     assert debts() == []
     # The counter was lost with everything else; it restarts from the current time in ms, above the old one.
-    assert get_versions(OWNER, "mocs")["mocs"] > old_version
-    assert read(alice, moc_url) == ("HIT", "New title")
+    assert get_versions(owner, "mocs")["mocs"] > old_version
+    assert read(api, moc_url) == ("HIT", "New title")
 
 
 def test_health_reports_the_real_state_of_redis_whatever_the_breaker(client, services, clock):

@@ -23,7 +23,7 @@ def staff() -> Client:
     return browser
 
 
-def test_anonymous_is_sent_to_the_login_page(client):
+def test_anonymous_is_sent_to_the_login_page():
     response = Client().get("/admin/mocs/moc/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 

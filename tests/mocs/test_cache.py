@@ -37,13 +37,9 @@ CACHED_GETS = [
 
 
 @pytest.fixture
-def alice(auth_client):
-    return auth_client("alice")
-
-
-@pytest.fixture
-def moc(alice) -> Moc:
-    response = alice.post("/api/mocs", NEW_MOC, format="json")
+def moc(api) -> Moc:
+    """`owner`'s MOC created through the API (not a factory row): committed, indexed and counted as a write."""
+    response = api.post("/api/mocs", NEW_MOC, format="json")
     assert response.status_code == 201
     return Moc.objects.get(pk=response.json()["data"]["id"])
 
@@ -59,162 +55,161 @@ def assert_all(api, urls: list[str], state: str) -> None:
         assert response["X-Cache"] == state, url
 
 
-def test_second_get_is_a_hit_with_the_same_body_and_a_fresh_timestamp(alice, moc):
+def test_second_get_is_a_hit_with_the_same_body_and_a_fresh_timestamp(api, moc):
     for url in routes(moc):
-        first = alice.get(url)
-        second = alice.get(url)
+        first = api.get(url)
+        second = api.get(url)
         assert (first["X-Cache"], second["X-Cache"]) == ("MISS", "HIT"), url
         a, b = first.json(), second.json()
         a.pop("timestamp"), b.pop("timestamp")
         assert a == b, url
 
 
-def test_timestamp_is_not_stored(alice, moc):
-    alice.get("/api/mocs")
+def test_timestamp_is_not_stored(owner, api, moc):
+    api.get("/api/mocs")
     key = response_key(
         "mocs:list",
-        "alice",
-        get_versions("alice", "mocs"),
+        owner,
+        get_versions(owner, "mocs"),
         families=("mocs",),
         params={"page": 1, "limit": 20, "tag": None, "type": None, "search": None},
     )
     stored = cache.get(key)
     assert stored is not None, "the list key is built from the canonical query"
     assert set(stored) == {"owner", "data", "meta", "headers"}
-    assert stored["owner"] == "alice"
+    assert stored["owner"] == owner
     assert stored["meta"] == {"total": 1, "page": 1, "limit": 20, "totalPages": 1}
 
 
-def test_search_backend_header_is_kept_on_a_hit(alice, moc):
-    first = alice.get("/api/mocs", {"search": "coffee"})
-    second = alice.get("/api/mocs", {"search": "coffee"})
+def test_search_backend_header_is_kept_on_a_hit(api, moc):
+    first = api.get("/api/mocs", {"search": "coffee"})
+    second = api.get("/api/mocs", {"search": "coffee"})
     assert second["X-Cache"] == "HIT"
     assert second["X-Search-Backend"] == first["X-Search-Backend"]
 
 
-def test_different_queries_are_different_entries(alice, moc):
-    assert alice.get("/api/mocs", {"limit": 5})["X-Cache"] == "MISS"
-    assert alice.get("/api/mocs", {"limit": 6})["X-Cache"] == "MISS"
-    assert alice.get("/api/mocs", {"limit": "5"})["X-Cache"] == "HIT"
+def test_different_queries_are_different_entries(api, moc):
+    assert api.get("/api/mocs", {"limit": 5})["X-Cache"] == "MISS"
+    assert api.get("/api/mocs", {"limit": 6})["X-Cache"] == "MISS"
+    assert api.get("/api/mocs", {"limit": "5"})["X-Cache"] == "HIT"
     # Defaults are filled in before hashing: `page=1` is the same query as no page.
-    assert alice.get("/api/mocs", {"limit": 5, "page": 1})["X-Cache"] == "HIT"
-    assert alice.get("/api/mocs", {"tag": "FOOD"})["X-Cache"] == "MISS"
-    assert alice.get("/api/mocs", {"tag": "food"})["X-Cache"] == "HIT"
+    assert api.get("/api/mocs", {"limit": 5, "page": 1})["X-Cache"] == "HIT"
+    assert api.get("/api/mocs", {"tag": "FOOD"})["X-Cache"] == "MISS"
+    assert api.get("/api/mocs", {"tag": "food"})["X-Cache"] == "HIT"
 
 
-def test_create_invalidates(alice, moc):
-    assert_all(alice, routes(moc), "MISS")
-    assert alice.post("/api/mocs", {**NEW_MOC, "title": "Second"}, format="json").status_code == 201
-    assert_all(alice, routes(moc), "MISS")
-    assert alice.get("/api/mocs").json()["total"] == 2
+def test_create_invalidates(api, moc):
+    assert_all(api, routes(moc), "MISS")
+    assert api.post("/api/mocs", {**NEW_MOC, "title": "Second"}, format="json").status_code == 201
+    assert_all(api, routes(moc), "MISS")
+    assert api.get("/api/mocs").json()["total"] == 2
 
 
-def test_update_invalidates(alice, moc):
-    assert_all(alice, routes(moc), "MISS")
-    assert alice.patch(f"/api/mocs/{moc.pk}", {"title": "Renamed"}, format="json").status_code == 200
-    assert_all(alice, routes(moc), "MISS")
-    assert alice.get(f"/api/mocs/{moc.pk}").json()["data"]["title"] == "Renamed"
-    assert alice.get("/api/mocs").json()["data"][0]["title"] == "Renamed"
+def test_update_invalidates(api, moc):
+    assert_all(api, routes(moc), "MISS")
+    assert api.patch(f"/api/mocs/{moc.pk}", {"title": "Renamed"}, format="json").status_code == 200
+    assert_all(api, routes(moc), "MISS")
+    assert api.get(f"/api/mocs/{moc.pk}").json()["data"]["title"] == "Renamed"
+    assert api.get("/api/mocs").json()["data"][0]["title"] == "Renamed"
 
 
-def test_delete_invalidates(alice, moc):
-    other = MocFactory(user_id="alice")
-    assert_all(alice, routes(moc), "MISS")
-    assert alice.delete(f"/api/mocs/{moc.pk}").status_code == 200
-    assert_all(alice, CACHED_GETS, "MISS")
-    assert [m["id"] for m in alice.get("/api/mocs").json()["data"]] == [str(other.pk)]
-    assert alice.get(f"/api/mocs/{moc.pk}").status_code == 404
+def test_delete_invalidates(owner, api, moc):
+    other = MocFactory(user_id=owner)
+    assert_all(api, routes(moc), "MISS")
+    assert api.delete(f"/api/mocs/{moc.pk}").status_code == 200
+    assert_all(api, CACHED_GETS, "MISS")
+    assert [m["id"] for m in api.get("/api/mocs").json()["data"]] == [str(other.pk)]
+    assert api.get(f"/api/mocs/{moc.pk}").status_code == 404
 
 
-def test_a_child_change_invalidates(alice, moc):
+def test_a_child_change_invalidates(api, moc):
     """Files and parts lists call `moc_touch` (or bump) after any change."""
-    assert_all(alice, routes(moc), "MISS")
+    assert_all(api, routes(moc), "MISS")
     MocPartsListFactory(moc=moc, title="Added elsewhere")
     moc_touch(moc=moc)
-    assert_all(alice, routes(moc), "MISS")
-    assert alice.get("/api/mocs/parts-lists/summary").json()["data"]["statistics"]["totalPartsLists"] == 1
+    assert_all(api, routes(moc), "MISS")
+    assert api.get("/api/mocs/parts-lists/summary").json()["data"]["statistics"]["totalPartsLists"] == 1
 
 
-def test_a_file_upload_invalidates(alice, moc):
-    assert_all(alice, routes(moc), "MISS")
+def test_a_file_upload_invalidates(api, moc):
+    assert_all(api, routes(moc), "MISS")
     upload = io.BytesIO(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
     upload.name = "instructions.pdf"
-    response = alice.post(f"/api/mocs/{moc.pk}/files", {"file": upload, "fileType": "instruction"}, format="multipart")
+    response = api.post(f"/api/mocs/{moc.pk}/files", {"file": upload, "fileType": "instruction"}, format="multipart")
     assert response.status_code == 201, response.content
-    assert_all(alice, routes(moc), "MISS")
-    assert len(alice.get(f"/api/mocs/{moc.pk}").json()["data"]["files"]) == 1
+    assert_all(api, routes(moc), "MISS")
+    assert len(api.get(f"/api/mocs/{moc.pk}").json()["data"]["files"]) == 1
 
 
-def test_a_parts_list_change_invalidates(alice, moc):
-    created = alice.post(
+def test_a_parts_list_change_invalidates(api, moc):
+    created = api.post(
         f"/api/mocs/{moc.pk}/parts-lists",
         {"title": "Bricks", "parts": [{"partId": "3001", "quantity": 4}]},
         format="json",
     )
     assert created.status_code == 201, created.content
-    assert_all(alice, routes(moc), "MISS")
+    assert_all(api, routes(moc), "MISS")
     plid = created.json()["data"]["id"]
-    assert alice.patch(f"/api/mocs/{moc.pk}/parts-lists/{plid}", {"built": True}, format="json").status_code == 200
-    assert_all(alice, routes(moc), "MISS")
-    summary = alice.get("/api/mocs/parts-lists/summary").json()["data"]
+    assert api.patch(f"/api/mocs/{moc.pk}/parts-lists/{plid}", {"built": True}, format="json").status_code == 200
+    assert_all(api, routes(moc), "MISS")
+    summary = api.get("/api/mocs/parts-lists/summary").json()["data"]
     assert summary["statistics"]["builtCount"] == 1
 
 
-def test_a_gallery_bump_invalidates_the_detail_only(alice, moc):
-    assert_all(alice, routes(moc), "MISS")
-    bump("gallery", "alice")
-    assert alice.get(f"/api/mocs/{moc.pk}")["X-Cache"] == "MISS"  # MocDetail lists linked gallery images
-    assert_all(alice, CACHED_GETS, "HIT")
+def test_a_gallery_bump_invalidates_the_detail_only(owner, api, moc):
+    assert_all(api, routes(moc), "MISS")
+    bump("gallery", owner)
+    assert api.get(f"/api/mocs/{moc.pk}")["X-Cache"] == "MISS"  # MocDetail lists linked gallery images
+    assert_all(api, CACHED_GETS, "HIT")
 
 
-def test_another_users_write_does_not_invalidate(alice, auth_client, moc):
-    assert_all(alice, routes(moc), "MISS")
-    assert auth_client("bob").post("/api/mocs", NEW_MOC, format="json").status_code == 201
-    assert_all(alice, routes(moc), "HIT")
+def test_another_users_write_does_not_invalidate(api, other_api, moc):
+    assert_all(api, routes(moc), "MISS")
+    assert other_api.post("/api/mocs", NEW_MOC, format="json").status_code == 201
+    assert_all(api, routes(moc), "HIT")
 
 
-def test_owner_mismatch_is_a_miss(alice, moc):
+def test_owner_mismatch_is_a_miss(owner, api, moc):
     params = {"page": 1, "limit": 20, "tag": None, "type": None, "search": None}
-    key = response_key("mocs:list", "alice", get_versions("alice", "mocs"), families=("mocs",), params=params)
+    key = response_key("mocs:list", owner, get_versions(owner, "mocs"), families=("mocs",), params=params)
     cache_set(key, owner="mallory", data=[{"id": "forged"}], meta={"total": 1}, ttl=300)
-    response = alice.get("/api/mocs")
+    response = api.get("/api/mocs")
     assert response["X-Cache"] == "MISS"
     assert [m["id"] for m in response.json()["data"]] == [str(moc.pk)]
-    assert alice.get("/api/mocs")["X-Cache"] == "HIT"  # and the entry is now alice's own
+    assert api.get("/api/mocs")["X-Cache"] == "HIT"  # and the entry is now the owner's own
 
 
-def test_errors_are_never_cached(alice, auth_client, moc):
+def test_errors_are_never_cached(owner, api, other_api, moc):
     missing = uuid.uuid4()
     for _ in range(2):
-        response = alice.get(f"/api/mocs/{missing}")
+        response = api.get(f"/api/mocs/{missing}")
         assert response.status_code == 404 and "X-Cache" not in response
-    MocFactory(id=missing, user_id="alice")  # appears without any bump: a cached 404 would still answer
-    assert alice.get(f"/api/mocs/{missing}").status_code == 200
+    MocFactory(id=missing, user_id=owner)  # appears without any bump: a cached 404 would still answer
+    assert api.get(f"/api/mocs/{missing}").status_code == 200
 
-    bob = auth_client("bob")
     for _ in range(2):
-        assert bob.get(f"/api/mocs/{moc.pk}").status_code == 403
+        assert other_api.get(f"/api/mocs/{moc.pk}").status_code == 403
     for _ in range(2):
-        response = alice.get("/api/mocs", {"limit": 0})
+        response = api.get("/api/mocs", {"limit": 0})
         assert response.status_code == 400 and "X-Cache" not in response
 
 
-def test_other_users_never_share_entries(alice, auth_client, moc):
-    alice.get("/api/mocs")
-    response = auth_client("bob").get("/api/mocs")
+def test_other_users_never_share_entries(api, other_api, moc):
+    api.get("/api/mocs")
+    response = other_api.get("/api/mocs")
     assert response["X-Cache"] == "MISS" and response.json()["data"] == []
 
 
-def test_served_without_redis(alice, moc, services):
-    alice.get("/api/mocs")
+def test_served_without_redis(api, moc, services):
+    api.get("/api/mocs")
     services.redis.stop()
     try:
-        response = alice.get("/api/mocs")
+        response = api.get("/api/mocs")
         assert response.status_code == 200 and response["X-Cache"] == "MISS"
-        assert alice.post("/api/mocs", {**NEW_MOC, "title": "While down"}, format="json").status_code == 201
-        assert alice.get("/api/mocs").json()["total"] == 2
-        assert alice.get(f"/api/mocs/{moc.pk}").status_code == 200
-        assert alice.get("/api/mocs/stats/by-category").status_code == 200
+        assert api.post("/api/mocs", {**NEW_MOC, "title": "While down"}, format="json").status_code == 201
+        assert api.get("/api/mocs").json()["total"] == 2
+        assert api.get(f"/api/mocs/{moc.pk}").status_code == 200
+        assert api.get("/api/mocs/stats/by-category").status_code == 200
     finally:
         services.redis.start()
-    assert alice.get("/api/mocs").json()["total"] == 2
+    assert api.get("/api/mocs").json()["total"] == 2

@@ -19,20 +19,14 @@ from mocs.parsers import parse_parts_list
 from mocs.services.parts_lists import parts_list_create_pending, parts_list_requeue
 from mocs.storage_keys import moc_file_key
 from mocs.tasks import parse_parts_list as parse_task
-from tests.factories import MocFactory, MocPartFactory
+from tests.factories import MocPartFactory
 from tests.helpers import s3_storage_settings
 from tests.samples import SPEC_ERROR_CSV, SPEC_ERROR_DETAILS
 
 pytestmark = pytest.mark.django_db
 
-OWNER = "alice"
 GOOD = b"Part,Color,Quantity,Is Spare\n3001,4,6,False\n3023,0,12,False\n3023,0,1,True\n973pr1234,72,1,False\n"
 BAD = SPEC_ERROR_CSV
-
-
-@pytest.fixture
-def moc():
-    return MocFactory(user_id=OWNER)
 
 
 def stored_file(moc, content: bytes, *, name: str = "parts.csv", upload: bool = True) -> MocFile:
@@ -63,10 +57,10 @@ def pending_list(moc, file, capture, *, run: bool = True) -> MocPartsList:
     return parts_list
 
 
-def test_pending_list_is_parsed_to_ready(moc, django_capture_on_commit_callbacks):
+def test_pending_list_is_parsed_to_ready(owner, moc, django_capture_on_commit_callbacks):
     file = stored_file(moc, GOOD, name="rebrickable.csv")
     before = moc.updated_at
-    version = response_cache.get_versions(OWNER, "mocs")["mocs"]
+    version = response_cache.get_versions(owner, "mocs")["mocs"]
 
     parts_list = pending_list(moc, file, django_capture_on_commit_callbacks)
 
@@ -89,7 +83,7 @@ def test_pending_list_is_parsed_to_ready(moc, django_capture_on_commit_callbacks
     moc.refresh_from_db()
     assert moc.total_piece_count == 19
     assert moc.updated_at > before
-    assert response_cache.get_versions(OWNER, "mocs")["mocs"] > version
+    assert response_cache.get_versions(owner, "mocs")["mocs"] > version
 
 
 def test_pending_list_waits_for_the_task(moc, django_capture_on_commit_callbacks):
@@ -114,10 +108,10 @@ def test_bad_file_fails_with_error_details_and_no_parts(moc, django_capture_on_c
     assert moc.total_piece_count is None
 
 
-def test_failed_list_is_shown_by_the_api(moc, auth_client, django_capture_on_commit_callbacks):
+def test_failed_list_is_shown_by_the_api(api, moc, django_capture_on_commit_callbacks):
     parts_list = pending_list(moc, stored_file(moc, BAD), django_capture_on_commit_callbacks)
 
-    data = auth_client(OWNER).get(f"/api/mocs/{moc.id}/parts-lists/{parts_list.id}").json()["data"]
+    data = api.get(f"/api/mocs/{moc.id}/parts-lists/{parts_list.id}").json()["data"]
 
     assert data["status"] == "failed"
     assert data["errorDetails"]["errorCount"] == 2
@@ -204,9 +198,9 @@ def test_requeue_of_a_ready_list_reparses_it(moc, django_capture_on_commit_callb
     assert list(parts_list.parts.values_list("part_id", flat=True)) == ["3001"]
 
 
-def test_deleted_list_is_a_no_op(moc, django_capture_on_commit_callbacks):
+def test_deleted_list_is_a_no_op(owner, moc, django_capture_on_commit_callbacks):
     ready = MocPartFactory(parts_list__moc=moc, parts_list__status="ready").parts_list
-    version = response_cache.get_versions(OWNER, "mocs")["mocs"]
+    version = response_cache.get_versions(owner, "mocs")["mocs"]
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         parse_task(str(uuid.uuid4()))  # no such list: returns quietly (SPEC §7.3), touching nothing
@@ -214,7 +208,7 @@ def test_deleted_list_is_a_no_op(moc, django_capture_on_commit_callbacks):
     assert callbacks == []
     assert list(MocPartsList.objects.filter(moc=moc)) == [ready]
     assert MocPart.objects.filter(parts_list__moc=moc).count() == 1
-    assert response_cache.get_versions(OWNER, "mocs")["mocs"] == version
+    assert response_cache.get_versions(owner, "mocs")["mocs"] == version
 
 
 class _RefusingS3(BaseHTTPRequestHandler):
@@ -298,8 +292,7 @@ def test_pending_list_counts_against_the_cap(moc, django_capture_on_commit_callb
 # --- The whole presigned flow (M9 -> PUT -> M10) ----------------------------------------------------------------
 
 
-def test_initialize_put_finalize_parses_the_list(moc, auth_client, django_capture_on_commit_callbacks):
-    api = auth_client(OWNER)
+def test_initialize_put_finalize_parses_the_list(api, moc, django_capture_on_commit_callbacks):
     declared = api.post(
         f"/api/mocs/{moc.id}/files/initialize",
         {"files": [{"filename": "wanted.csv", "fileType": "parts-list", "mimeType": "text/csv", "size": len(GOOD)}]},

@@ -190,8 +190,8 @@ def test_initialize_with_a_duplicate_title_is_409_and_creates_nothing(api, owner
     assert not MocFile.objects.filter(moc__user_id=owner).exists()
 
 
-def test_initialize_anonymous_gets_401(client):
-    response = client.post("/api/mocs/with-files/initialize", {}, format="json")
+def test_initialize_anonymous_gets_401(anonymous):
+    response = anonymous.post("/api/mocs/with-files/initialize", {}, format="json")
     assert_error(response, 401, "UNAUTHORIZED", "Authentication required")
 
 
@@ -243,10 +243,10 @@ def test_files_initialize_needs_no_instruction_but_takes_at_most_10_files(api, m
     assert_error(response, 400, "VALIDATION_ERROR", "Validation failed")
 
 
-def test_files_initialize_owner_checks(api, auth_client, client, moc):
+def test_files_initialize_owner_checks(api, other_api, anonymous, moc):
     files = [declare("a.pdf", "instruction", PDF)]
-    assert_error(initialize_files(auth_client("intruder"), moc, files), 403, "FORBIDDEN", "You do not own this MOC")
-    assert_error(initialize_files(client, moc, files), 401, "UNAUTHORIZED", "Authentication required")
+    assert_error(initialize_files(other_api, moc, files), 403, "FORBIDDEN", "You do not own this MOC")
+    assert_error(initialize_files(anonymous, moc, files), 401, "UNAUTHORIZED", "Authentication required")
     missing = Moc(id=uuid.uuid4())
     assert_error(initialize_files(api, missing, files), 404, "NOT_FOUND", "MOC not found")
     assert not MocFile.objects.filter(moc=moc).exists()
@@ -415,11 +415,11 @@ def test_gallery_images_leave_an_existing_thumbnail_alone(api, moc):
     assert Moc.objects.get(pk=moc.pk).thumbnail_url == MocFile.objects.get(pk=thumb["fileId"]).file_url
 
 
-def test_finalize_owner_checks(api, auth_client, client, moc):
+def test_finalize_owner_checks(api, other_api, anonymous, moc):
     file = MocFileFactory(moc=moc, status=MocFileStatus.PENDING)
     entries = [(str(file.id), True)]
-    assert_error(finalize(auth_client("intruder"), moc.id, entries), 403, "FORBIDDEN", "You do not own this MOC")
-    assert_error(finalize(client, moc.id, entries), 401, "UNAUTHORIZED", "Authentication required")
+    assert_error(finalize(other_api, moc.id, entries), 403, "FORBIDDEN", "You do not own this MOC")
+    assert_error(finalize(anonymous, moc.id, entries), 401, "UNAUTHORIZED", "Authentication required")
     assert_error(finalize(api, uuid.uuid4(), entries), 404, "NOT_FOUND", "MOC not found")
 
 

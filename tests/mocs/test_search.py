@@ -21,12 +21,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def owner() -> str:
-    """A user id of this test only: documents of earlier tests stay in the shared index, other owners' never match."""
-    return f"user-{uuid.uuid4()}"
-
-
-@pytest.fixture
 def make_moc(django_capture_on_commit_callbacks):
     """Create through the service, running the after-commit effects (the search_index task) right away."""
 
@@ -55,14 +49,14 @@ def titles(result: SearchResult) -> list[str]:
 
 
 @pytest.fixture
-def catalogue(owner, make_moc):
+def catalogue(owner, other_user, make_moc):
     """The owner's MOCs, plus a stranger's MOC that matches every query below."""
     make_moc(owner, "Coffee Truck", description="A food truck with an espresso machine", tags=["food", "vehicle"])
     make_moc(owner, "Space Truck", description="Hauls cargo between moon bases", tags=["space", "vehicle"])
     make_moc(owner, "Harbour Lighthouse", description="Two towers guarding the harbour", tags=["coast"])
     make_moc(owner, "Fire Truck", description="Ladder and hoses", tags=["city", "vehicle"], kind="set")
     make_moc(owner, "Millennium Falcon", description="Corellian freighter", tags=["space"], kind="set")
-    make_moc("someone-else", "Coffee Truck", description="A food truck, another owner", tags=["food", "vehicle"])
+    make_moc(other_user, "Coffee Truck", description="A food truck, another owner", tags=["food", "vehicle"])
     return owner
 
 
@@ -100,12 +94,12 @@ def test_opensearch_tag_filter(catalogue):
     assert result.total == 1
 
 
-def test_opensearch_never_returns_another_users_moc(catalogue):
+def test_opensearch_never_returns_another_users_moc(catalogue, other_user):
     result = search(catalogue, "coffee truck espresso")
     assert [moc.user_id for moc in result.rows] == [catalogue] * len(result.rows)
     assert titles(result)[0] == "Coffee Truck"
-    stranger = search("someone-else", "coffee")
-    assert all(moc.user_id == "someone-else" for moc in stranger.rows)
+    stranger = search(other_user, "coffee")
+    assert all(moc.user_id == other_user for moc in stranger.rows)
     assert search(f"nobody-{uuid.uuid4()}", "coffee truck").total == 0
 
 
@@ -400,8 +394,8 @@ def test_reindex_without_a_search_server_is_an_error():
 # --- API: M1 with `search` and the M3 alias --------------------------------------------------------------------
 
 
-def test_m1_search_uses_opensearch(catalogue, auth_client):
-    response = auth_client(catalogue).get("/api/mocs", {"search": "truck"})
+def test_m1_search_uses_opensearch(catalogue, api):
+    response = api.get("/api/mocs", {"search": "truck"})
     assert response.status_code == 200
     assert response["X-Search-Backend"] == "opensearch"
     body = response.json()
@@ -410,8 +404,7 @@ def test_m1_search_uses_opensearch(catalogue, auth_client):
     assert {moc["userId"] for moc in body["data"]} == {catalogue}
 
 
-def test_m1_search_with_type_and_tag_filters(catalogue, auth_client):
-    api = auth_client(catalogue)
+def test_m1_search_with_type_and_tag_filters(catalogue, api):
     assert [m["title"] for m in api.get("/api/mocs", {"search": "truck", "type": "set"}).json()["data"]] == [
         "Fire Truck"
     ]
@@ -420,8 +413,7 @@ def test_m1_search_with_type_and_tag_filters(catalogue, auth_client):
     ]
 
 
-def test_m1_search_falls_back_to_postgres_with_the_same_shape(catalogue, auth_client):
-    api = auth_client(catalogue)
+def test_m1_search_falls_back_to_postgres_with_the_same_shape(catalogue, api):
     engine = api.get("/api/mocs", {"search": "truck"})
     with override_settings(OPENSEARCH_URL=None):
         cache.clear()  # the first answer is cached for 120 s
@@ -434,10 +426,9 @@ def test_m1_search_falls_back_to_postgres_with_the_same_shape(catalogue, auth_cl
     assert engine_body["total"] == database_body["total"] == 3
 
 
-def test_m3_slices_m1_results_with_from_and_size(owner, make_moc, auth_client):
+def test_m3_slices_m1_results_with_from_and_size(owner, make_moc, api):
     for n in range(5):
         make_moc(owner, f"Tower {n}")
-    api = auth_client(owner)
     everything = [m["id"] for m in api.get("/api/mocs", {"search": "tower"}).json()["data"]]
     response = api.get("/api/mocs/search", {"q": "tower", "from": 2, "size": 2})
     assert response.status_code == 200
@@ -447,15 +438,15 @@ def test_m3_slices_m1_results_with_from_and_size(owner, make_moc, auth_client):
     assert (body["total"], body["page"], body["limit"], body["totalPages"]) == (5, 2, 2, 3)
 
 
-def test_m3_never_returns_another_users_moc(catalogue, auth_client):
-    body = auth_client("someone-else").get("/api/mocs/search", {"q": "coffee truck"}).json()
-    assert body["data"] and {m["userId"] for m in body["data"]} == {"someone-else"}
+def test_m3_never_returns_another_users_moc(catalogue, other_api, other_user):
+    body = other_api.get("/api/mocs/search", {"q": "coffee truck"}).json()
+    assert body["data"] and {m["userId"] for m in body["data"]} == {other_user}
 
 
-def test_m3_answers_from_postgres_when_the_server_is_stopped(catalogue, auth_client, services):
+def test_m3_answers_from_postgres_when_the_server_is_stopped(catalogue, api, services):
     services.opensearch.stop()
     try:
-        response = auth_client(catalogue).get("/api/mocs/search", {"q": "truck"})
+        response = api.get("/api/mocs/search", {"q": "truck"})
     finally:
         services.opensearch.start()
     assert response.status_code == 200
@@ -464,8 +455,7 @@ def test_m3_answers_from_postgres_when_the_server_is_stopped(catalogue, auth_cli
     assert cache.get(core_search.SEARCH_DOWN_KEY)
 
 
-def test_m3_finds_a_typo_on_either_backend(catalogue, auth_client):
-    api = auth_client(catalogue)
+def test_m3_finds_a_typo_on_either_backend(catalogue, api):
     assert [m["title"] for m in api.get("/api/mocs/search", {"q": "Milenium Falcon"}).json()["data"]] == [
         "Millennium Falcon"
     ]
@@ -475,10 +465,7 @@ def test_m3_finds_a_typo_on_either_backend(catalogue, auth_client):
     assert [m["title"] for m in response.json()["data"]] == ["Millennium Falcon"]
 
 
-def test_moc_created_updated_and_deleted_through_the_api_is_searchable(
-    owner, auth_client, django_capture_on_commit_callbacks
-):
-    api = auth_client(owner)
+def test_moc_created_updated_and_deleted_through_the_api_is_searchable(owner, api, django_capture_on_commit_callbacks):
     payload = {
         "type": "moc",
         "title": "Steam Locomotive",

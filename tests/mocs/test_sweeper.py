@@ -25,13 +25,12 @@ from mocs.services.files import files_referenced_keys
 from mocs.storage_keys import moc_file_key
 from mocs.tasks import cleanup_stale_uploads, parse_parts_list
 from profiles.keys import avatar_key
-from tests.factories import MocFactory, MocPartsListFactory
+from tests.factories import MocPartsListFactory
 from tests.helpers import file_system_storage, moc_prefix
 from tools import devstack
 
 pytestmark = pytest.mark.django_db
 
-OWNER = "alice"
 GOOD = b"Part ID,Quantity\n3001,4\n3020,2\n"
 
 
@@ -70,11 +69,6 @@ def sweep(capture, *, run_tasks: bool = True) -> int:
     return sum(getattr(getattr(c, "func", None), "__self__", None) is parse_parts_list for c in callbacks)
 
 
-@pytest.fixture
-def moc():
-    return MocFactory(user_id=OWNER)
-
-
 def stuck_list(moc, *, status: str, created_at, parse_started_at=None, content: bytes = GOOD) -> MocPartsList:
     file = file_with_object(moc, status=MocFileStatus.READY, created_at=created_at, content=content)
     return MocPartsListFactory(
@@ -91,11 +85,11 @@ def stuck_list(moc, *, status: str, created_at, parse_started_at=None, content: 
 # --- Stale pending files -----------------------------------------------------------------------------------------
 
 
-def test_pending_files_older_than_24_hours_go_with_their_objects(moc, django_capture_on_commit_callbacks):
+def test_pending_files_older_than_24_hours_go_with_their_objects(owner, moc, django_capture_on_commit_callbacks):
     stale = file_with_object(moc, status=MocFileStatus.PENDING, created_at=ago(hours=25))
     fresh = file_with_object(moc, status=MocFileStatus.PENDING, created_at=ago(hours=23))
     old_ready = file_with_object(moc, status=MocFileStatus.READY, created_at=ago(days=30))
-    version = response_cache.get_versions(OWNER, "mocs")["mocs"]
+    version = response_cache.get_versions(owner, "mocs")["mocs"]
 
     sweep(django_capture_on_commit_callbacks)
 
@@ -103,7 +97,7 @@ def test_pending_files_older_than_24_hours_go_with_their_objects(moc, django_cap
     assert not object_exists(stale.file_url)
     assert set(MocFile.objects.filter(moc=moc).values_list("pk", flat=True)) == {fresh.pk, old_ready.pk}
     assert object_exists(fresh.file_url) and object_exists(old_ready.file_url)
-    assert response_cache.get_versions(OWNER, "mocs")["mocs"] > version
+    assert response_cache.get_versions(owner, "mocs")["mocs"] > version
 
 
 def test_sweeping_twice_is_harmless(moc, django_capture_on_commit_callbacks):
@@ -118,9 +112,9 @@ def test_sweeping_twice_is_harmless(moc, django_capture_on_commit_callbacks):
 # --- Stuck parts lists -------------------------------------------------------------------------------------------
 
 
-def test_stuck_parsing_list_is_requeued_and_parsed(moc, django_capture_on_commit_callbacks):
+def test_stuck_parsing_list_is_requeued_and_parsed(owner, moc, django_capture_on_commit_callbacks):
     parts_list = stuck_list(moc, status="parsing", created_at=ago(minutes=20), parse_started_at=ago(minutes=20))
-    version = response_cache.get_versions(OWNER, "mocs")["mocs"]
+    version = response_cache.get_versions(owner, "mocs")["mocs"]
 
     sweep(django_capture_on_commit_callbacks)
 
@@ -128,7 +122,7 @@ def test_stuck_parsing_list_is_requeued_and_parsed(moc, django_capture_on_commit
     assert (parts_list.status, parts_list.row_count, parts_list.total_parts_count) == ("ready", 2, 6)
     moc.refresh_from_db()
     assert moc.total_piece_count == 6
-    assert response_cache.get_versions(OWNER, "mocs")["mocs"] > version
+    assert response_cache.get_versions(owner, "mocs")["mocs"] > version
 
 
 def test_stuck_list_is_requeued_once_then_failed(moc, django_capture_on_commit_callbacks):

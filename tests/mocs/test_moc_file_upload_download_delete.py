@@ -395,14 +395,14 @@ def test_none_stored_is_400_with_every_failure(api, moc):
 # --- M11: who may upload -----------------------------------------------------------------------------------------------
 
 
-def test_other_user_gets_403(auth_client, moc):
-    response = upload(auth_client("intruder"), moc, {"file": part("a.pdf", PDF), "fileType": "instruction"})
+def test_other_user_gets_403(other_api, moc):
+    response = upload(other_api, moc, {"file": part("a.pdf", PDF), "fileType": "instruction"})
     assert_error(response, 403, "FORBIDDEN", "You do not own this MOC")
     assert stored_keys(moc_prefix(moc)) == []
 
 
-def test_anonymous_gets_401(client, moc):
-    response = client.post(f"/api/mocs/{moc.id}/files", {"file": part("a.pdf", PDF)}, format="multipart")
+def test_anonymous_gets_401(anonymous, moc):
+    response = anonymous.post(f"/api/mocs/{moc.id}/files", {"file": part("a.pdf", PDF)}, format="multipart")
     assert_error(response, 401, "UNAUTHORIZED", "Authentication required")
 
 
@@ -471,7 +471,7 @@ def test_deleting_the_moc_deletes_its_objects(api, moc):
     assert stored_keys(moc_prefix(moc)) == []
 
 
-def test_delete_file_errors(api, auth_client, client, moc, owner):
+def test_delete_file_errors(api, other_api, anonymous, moc, owner):
     other_moc = MocFactory(user_id=owner)
     foreign = MocFileFactory(moc=other_moc)
     file = MocFileFactory(moc=moc)
@@ -479,12 +479,14 @@ def test_delete_file_errors(api, auth_client, client, moc, owner):
     assert_error(api.delete(f"/api/mocs/{moc.id}/files/{uuid.uuid4()}"), 404, "NOT_FOUND", "File not found")
     assert_error(api.delete(f"/api/mocs/{uuid.uuid4()}/files/{file.id}"), 404, "NOT_FOUND", "MOC not found")
     assert_error(
-        auth_client("intruder").delete(f"/api/mocs/{moc.id}/files/{file.id}"),
+        other_api.delete(f"/api/mocs/{moc.id}/files/{file.id}"),
         403,
         "FORBIDDEN",
         "You do not own this MOC",
     )
-    assert_error(client.delete(f"/api/mocs/{moc.id}/files/{file.id}"), 401, "UNAUTHORIZED", "Authentication required")
+    assert_error(
+        anonymous.delete(f"/api/mocs/{moc.id}/files/{file.id}"), 401, "UNAUTHORIZED", "Authentication required"
+    )
     assert MocFile.objects.filter(pk__in=[foreign.id, file.id]).count() == 2
 
 
@@ -537,14 +539,14 @@ def test_download_with_a_bad_format_is_400(api, moc):
     assert_error(response, 400, "VALIDATION_ERROR", "Validation failed", {"format": ['"pdf" is not a valid choice.']})
 
 
-def test_download_errors(api, auth_client, client, moc, owner):
+def test_download_errors(api, other_api, anonymous, moc, owner):
     file = MocFileFactory(moc=moc)
     foreign = MocFileFactory(moc=MocFactory(user_id=owner))
     url = f"/api/mocs/{moc.id}/files/{file.id}/download"
     assert_error(api.get(f"/api/mocs/{moc.id}/files/{foreign.id}/download"), 404, "NOT_FOUND", "File not found")
     assert_error(api.get(f"/api/mocs/{uuid.uuid4()}/files/{file.id}/download"), 404, "NOT_FOUND", "MOC not found")
-    assert_error(auth_client("intruder").get(url), 403, "FORBIDDEN", "You do not own this MOC")
-    assert_error(client.get(url), 401, "UNAUTHORIZED", "Authentication required")
+    assert_error(other_api.get(url), 403, "FORBIDDEN", "You do not own this MOC")
+    assert_error(anonymous.get(url), 401, "UNAUTHORIZED", "Authentication required")
 
 
 # --- Nothing half-written when the database fails after the object write --------------------------------------------

@@ -244,8 +244,8 @@ def test_a_failure_while_storing_keeps_nothing(api, owner, failing_parts_insert)
 # --- Who may create ------------------------------------------------------------------------------------------------------
 
 
-def test_anonymous_gets_401(client):
-    response = client.post(URL, {**moc_fields(), "instructionsFile": part("a.pdf", PDF)}, format="multipart")
+def test_anonymous_gets_401(anonymous):
+    response = anonymous.post(URL, {**moc_fields(), "instructionsFile": part("a.pdf", PDF)}, format="multipart")
     assert_error(response, 401, "UNAUTHORIZED", "Authentication required")
 
 

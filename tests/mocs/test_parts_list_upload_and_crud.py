@@ -21,10 +21,6 @@ from tools import devstack
 
 pytestmark = pytest.mark.django_db
 
-OWNER = "alice"
-OTHER = "bob"
-
-
 # --- Helpers -----------------------------------------------------------------------------------------------------
 
 
@@ -146,16 +142,6 @@ def list_url(moc, parts_list) -> str:
     return f"/api/mocs/{moc.id}/parts-lists/{parts_list.id}"
 
 
-@pytest.fixture
-def moc():
-    return MocFactory(user_id=OWNER)
-
-
-@pytest.fixture
-def api(auth_client):
-    return auth_client(OWNER)
-
-
 def ready_list(moc, *, total: int = 0, **fields) -> MocPartsList:
     return MocPartsListFactory(moc=moc, total_parts_count=total, **fields)
 
@@ -254,9 +240,9 @@ def test_upload_title_over_255_is_400(api, moc):
     assert_nothing_stored(moc)
 
 
-def test_upload_touches_the_moc_and_bumps_its_cache(api, moc, django_capture_on_commit_callbacks):
+def test_upload_touches_the_moc_and_bumps_its_cache(api, owner, moc, django_capture_on_commit_callbacks):
     before = moc.updated_at
-    version = response_cache.get_versions(OWNER, "mocs")["mocs"]
+    version = response_cache.get_versions(owner, "mocs")["mocs"]
 
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(upload_url(moc), {"file": STANDARD.upload()}, format="multipart")
@@ -264,7 +250,7 @@ def test_upload_touches_the_moc_and_bumps_its_cache(api, moc, django_capture_on_
     assert response.status_code == 201
     moc.refresh_from_db()
     assert moc.updated_at > before
-    assert response_cache.get_versions(OWNER, "mocs")["mocs"] > version
+    assert response_cache.get_versions(owner, "mocs")["mocs"] > version
 
 
 def test_totals_sum_over_two_lists(api, moc):
@@ -480,10 +466,10 @@ def test_alias_with_unknown_moc_is_404(api):
     assert_error(response, 404, "NOT_FOUND", "MOC not found")
 
 
-def test_alias_with_another_users_moc_is_403(auth_client):
-    other_moc = MocFactory(user_id=OTHER)
+def test_alias_with_another_users_moc_is_403(api, other_user):
+    other_moc = MocFactory(user_id=other_user)
 
-    response = auth_client(OWNER).post(
+    response = api.post(
         "/api/mocs/upload-parts-list", {"mocId": str(other_moc.id), "file": STANDARD.upload()}, format="multipart"
     )
 
@@ -491,8 +477,8 @@ def test_alias_with_another_users_moc_is_403(auth_client):
     assert_nothing_stored(other_moc)
 
 
-def test_alias_anonymous_is_401(client, moc):
-    response = client.post(
+def test_alias_anonymous_is_401(anonymous, moc):
+    response = anonymous.post(
         "/api/mocs/upload-parts-list", {"mocId": str(moc.id), "file": STANDARD.upload()}, format="multipart"
     )
 
@@ -527,21 +513,19 @@ CHILD_IDS = [f"{method.upper()} {path}" for method, path, _ in CHILD_ROUTES]
 
 
 @pytest.mark.parametrize(("method", "path", "kind"), MOC_ROUTES, ids=ROUTE_IDS)
-def test_anonymous_gets_401(client, method, path, kind):
-    moc = MocFactory(user_id=OWNER)
+def test_anonymous_gets_401(anonymous, moc, method, path, kind):
     parts_list = ready_list(moc)
 
-    response = _request(client, method, path.format(moc=moc.id, pl=parts_list.id), kind)
+    response = _request(anonymous, method, path.format(moc=moc.id, pl=parts_list.id), kind)
 
     assert_error(response, 401, "UNAUTHORIZED", "Authentication required")
 
 
 @pytest.mark.parametrize(("method", "path", "kind"), MOC_ROUTES, ids=ROUTE_IDS)
-def test_other_user_gets_403(auth_client, method, path, kind):
-    moc = MocFactory(user_id=OWNER)
+def test_other_user_gets_403(other_api, moc, method, path, kind):
     parts_list = ready_list(moc, built=False)
 
-    response = _request(auth_client(OTHER), method, path.format(moc=moc.id, pl=parts_list.id), kind)
+    response = _request(other_api, method, path.format(moc=moc.id, pl=parts_list.id), kind)
 
     assert_error(response, 403, "FORBIDDEN", "You do not own this MOC")
     parts_list.refresh_from_db()
@@ -550,27 +534,24 @@ def test_other_user_gets_403(auth_client, method, path, kind):
 
 
 @pytest.mark.parametrize(("method", "path", "kind"), MOC_ROUTES, ids=ROUTE_IDS)
-def test_missing_moc_gets_404(auth_client, method, path, kind):
-    response = _request(auth_client(OWNER), method, path.format(moc=uuid.uuid4(), pl=uuid.uuid4()), kind)
+def test_missing_moc_gets_404(api, method, path, kind):
+    response = _request(api, method, path.format(moc=uuid.uuid4(), pl=uuid.uuid4()), kind)
 
     assert_error(response, 404, "NOT_FOUND", "MOC not found")
 
 
 @pytest.mark.parametrize(("method", "path", "kind"), CHILD_ROUTES, ids=CHILD_IDS)
-def test_missing_parts_list_gets_404(auth_client, method, path, kind):
-    moc = MocFactory(user_id=OWNER)
-
-    response = _request(auth_client(OWNER), method, path.format(moc=moc.id, pl=uuid.uuid4()), kind)
+def test_missing_parts_list_gets_404(api, moc, method, path, kind):
+    response = _request(api, method, path.format(moc=moc.id, pl=uuid.uuid4()), kind)
 
     assert_error(response, 404, "NOT_FOUND", "Parts list not found")
 
 
 @pytest.mark.parametrize(("method", "path", "kind"), CHILD_ROUTES, ids=CHILD_IDS)
-def test_parts_list_of_another_moc_gets_404(auth_client, method, path, kind):
-    moc = MocFactory(user_id=OWNER)
-    elsewhere = ready_list(MocFactory(user_id=OWNER), built=False)
+def test_parts_list_of_another_moc_gets_404(api, owner, moc, method, path, kind):
+    elsewhere = ready_list(MocFactory(user_id=owner), built=False)
 
-    response = _request(auth_client(OWNER), method, path.format(moc=moc.id, pl=elsewhere.id), kind)
+    response = _request(api, method, path.format(moc=moc.id, pl=elsewhere.id), kind)
 
     assert_error(response, 404, "NOT_FOUND", "Parts list not found")
     assert MocPartsList.objects.filter(pk=elsewhere.pk, built=False).exists()
@@ -786,9 +767,9 @@ def test_invalid_paging_is_400(api, moc, long_list, query):
 
 
 @pytest.mark.parametrize("method", ["patch", "put"])
-def test_update_changes_the_editable_fields(api, moc, method, django_capture_on_commit_callbacks):
+def test_update_changes_the_editable_fields(api, owner, moc, method, django_capture_on_commit_callbacks):
     parts_list = ready_list(moc, total=5)
-    version = response_cache.get_versions(OWNER, "mocs")["mocs"]
+    version = response_cache.get_versions(owner, "mocs")["mocs"]
     body = {
         "title": " Renamed ",
         "description": "Castle wall",
@@ -821,7 +802,7 @@ def test_update_changes_the_editable_fields(api, moc, method, django_capture_on_
     parts_list.refresh_from_db()
     assert parts_list.cost_estimate == Decimal("99999999.99")
     assert parts_list.updated_at > parts_list.created_at
-    assert response_cache.get_versions(OWNER, "mocs")["mocs"] > version
+    assert response_cache.get_versions(owner, "mocs")["mocs"] > version
 
 
 def test_update_with_no_fields_changes_nothing(api, moc):
