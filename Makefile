@@ -93,6 +93,8 @@ bench: venv
 	$(PY) tests/perf/bench_list.py
 	$(PY) tests/perf/bench_search.py
 	$(PY) tests/perf/bench_redis_fault.py
+	$(PY) tests/perf/bench_gallery_list.py
+	$(PY) tests/perf/bench_gallery_upload.py
 	$(PY) tests/perf/bench_coldstart.py
 	$(PY) tests/perf/bench_coldstart.py --restore
 	$(MAKE) --no-print-directory bench-images

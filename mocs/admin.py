@@ -1,8 +1,9 @@
-"""Admin for MOCs, their files, parts lists and parts (SPEC §7.2). Every save, delete, bulk delete and action goes
+"""Admin for MOCs, their files, parts lists and parts, and their gallery links (SPEC §7.2). Every save, delete, bulk delete and action goes
 through the service functions, so storage, cache bumps and search indexing happen just as through the API."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -14,8 +15,16 @@ from lego_api.core.casing import to_snake
 from lego_api.core.errors import flatten_errors
 from lego_api.core.exceptions import ApiError
 from lego_api.core.search.tasks import search_index
-from mocs.models import Moc, MocFile, MocPart, MocPartsList
+from mocs.models import Moc, MocFile, MocGalleryAlbum, MocGalleryImage, MocPart, MocPartsList
 from mocs.serializers import MOC_EDITABLE_COLUMNS, MocWriteSerializer
+from mocs.services.links import (
+    MSG_GALLERY_ALBUM_NOT_FOUND,
+    MSG_GALLERY_IMAGE_NOT_FOUND,
+    moc_gallery_album_link,
+    moc_gallery_album_unlink,
+    moc_gallery_image_link,
+    moc_gallery_image_unlink,
+)
 from mocs.services.mocs import DUPLICATE_TITLE, moc_create, moc_delete, moc_title_taken, moc_touch, moc_update
 
 REINDEX_BATCH = 500  # the most ids one `search_index` call takes
@@ -247,3 +256,81 @@ class MocPartAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: MocPart | None = None) -> bool:
         return False
+
+
+# --- MOC-gallery links (SPEC §3.6; album links have no public route, so this is where they are managed) ------------
+
+
+class MocGalleryLinkForm(forms.ModelForm):
+    """A new link: the linked image or album must be the MOC owner's, as M14 requires of the caller's images. The
+    admin sets `target_field` (the link's other side) and `target_not_found` (its message)."""
+
+    target_field: str
+    target_not_found: str
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        moc, target = cleaned.get("moc"), cleaned.get(self.target_field)
+        if moc is not None and target is not None and target.user_id != moc.user_id:
+            self.add_error(self.target_field, self.target_not_found)
+        return cleaned
+
+
+class MocGalleryLinkAdmin(admin.ModelAdmin):
+    """A link is added or deleted, never changed; both go through the link services of `mocs.services.links`."""
+
+    form = MocGalleryLinkForm
+    target_field: str
+    target_not_found: str
+    link_service: Callable[..., Any]
+    unlink_service: Callable[..., Any]
+    ordering = ("-created_at", "id")
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> type:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.target_field, form.target_not_found = self.target_field, self.target_not_found
+        return form
+
+    def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
+        return ("moc", self.target_field, "created_at")
+
+    def get_list_select_related(self, request: HttpRequest) -> tuple[str, ...]:
+        return ("moc", self.target_field)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return ("moc", self.target_field) if obj is None else ("id", "moc", self.target_field, "created_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return () if obj is None else ("id", "moc", self.target_field, "created_at")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def _target(self, obj: Any) -> dict[str, Any]:
+        """The service's keyword for the link's other side (`gallery_image_id=...`)."""
+        name = f"{self.target_field}_id"
+        return {name: getattr(obj, name)}
+
+    def save_model(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
+        obj.__dict__.update(self.link_service(moc=obj.moc, **self._target(obj)).__dict__)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        self.unlink_service(moc=obj.moc, **self._target(obj))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for link in queryset.select_related("moc"):
+            self.delete_model(request, link)
+
+
+@admin.register(MocGalleryImage)
+class MocGalleryImageAdmin(MocGalleryLinkAdmin):
+    target_field, target_not_found = "gallery_image", MSG_GALLERY_IMAGE_NOT_FOUND
+    raw_id_fields = ("moc", "gallery_image")
+    link_service, unlink_service = staticmethod(moc_gallery_image_link), staticmethod(moc_gallery_image_unlink)
+
+
+@admin.register(MocGalleryAlbum)
+class MocGalleryAlbumAdmin(MocGalleryLinkAdmin):
+    target_field, target_not_found = "gallery_album", MSG_GALLERY_ALBUM_NOT_FOUND
+    raw_id_fields = ("moc", "gallery_album")
+    link_service, unlink_service = staticmethod(moc_gallery_album_link), staticmethod(moc_gallery_album_unlink)

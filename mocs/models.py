@@ -1,4 +1,5 @@
-"""MOC instructions (MOCs and sets in one table), their files, parts lists and parts (SPEC §3.4, §3.5, §3.7, §3.8)."""
+"""MOC instructions (MOCs and sets in one table), their files, parts lists and parts, and their links to gallery
+images and albums (SPEC §3.4-§3.8)."""
 
 from __future__ import annotations
 
@@ -223,3 +224,67 @@ class MocPart(models.Model):
 
     def __str__(self) -> str:
         return f"{self.part_id} x{self.quantity}"
+
+
+class MocGalleryImage(models.Model):
+    """A gallery image shown with a MOC (M14-M16); deleting the MOC or the image deletes the link, never the other."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    moc = models.ForeignKey(
+        Moc,
+        on_delete=models.CASCADE,
+        db_index=False,  # the unique (moc_id, gallery_image_id) serves the lookups
+        related_name="gallery_image_links",
+        db_column="moc_id",
+    )
+    gallery_image = models.ForeignKey(
+        "gallery.GalleryImage",
+        on_delete=models.CASCADE,
+        db_index=False,  # the named index below
+        related_name="moc_links",
+        db_column="gallery_image_id",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "moc_gallery_images"
+        verbose_name = "MOC gallery image link"
+        constraints = [
+            models.UniqueConstraint(fields=["moc", "gallery_image"], name="moc_gallery_images_moc_image_unique")
+        ]
+        indexes = [models.Index(fields=["gallery_image"], name="moc_gallery_images_image_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.moc_id} - {self.gallery_image_id}"
+
+
+class MocGalleryAlbum(models.Model):
+    """A gallery album shown with a MOC; managed in the admin only (no public route in v1)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    moc = models.ForeignKey(
+        Moc,
+        on_delete=models.CASCADE,
+        db_index=False,  # the unique (moc_id, gallery_album_id) serves the lookups
+        related_name="gallery_album_links",
+        db_column="moc_id",
+    )
+    gallery_album = models.ForeignKey(
+        "gallery.GalleryAlbum",
+        on_delete=models.CASCADE,
+        db_index=False,  # the named index below
+        related_name="moc_links",
+        db_column="gallery_album_id",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "moc_gallery_albums"
+        verbose_name = "MOC gallery album link"
+        constraints = [
+            models.UniqueConstraint(fields=["moc", "gallery_album"], name="moc_gallery_albums_moc_album_unique")
+        ]
+        indexes = [models.Index(fields=["gallery_album"], name="moc_gallery_albums_album_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.moc_id} - {self.gallery_album_id}"

@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from lego_api.core.orphans import unreferenced_objects_sweep
+from lego_api.core.sweeper import run_sweep_steps
 from lego_api.core.tasks import task
 
 logger = logging.getLogger("mocs.tasks")
@@ -37,12 +38,11 @@ def cleanup_stale_uploads() -> None:
 
     1. `pending` moc_files rows older than 24 h are deleted with their objects.
     2. Parts lists `pending` or `parsing` for over 15 min are re-queued once, then marked `failed`.
-    3. Stored objects older than 1 h that no row references (left by storage outages) are deleted, under every
+    3. The steps other apps registered (`lego_api.core.sweeper`), e.g. the gallery's: images still not `ready`
+       after 1 h are marked `failed`.
+    4. Stored objects older than 1 h that no row references (left by storage outages) are deleted, under every
        prefix an app registered (`lego_api.core.orphans`).
-    Owners' cache versions are bumped for what changes (step 3 changes no row).
-
-    Not yet here: marking gallery images still not `ready` after 1 h as `failed` (SPEC §7.3). It belongs to the
-    gallery app, which does not exist yet; add its step to this task when it does.
+    Owners' cache versions are bumped for what changes (step 4 changes no row).
     """
     from mocs.services.files import files_delete_stale_pending
     from mocs.services.parsing import parts_lists_sweep_stuck
@@ -50,6 +50,7 @@ def cleanup_stale_uploads() -> None:
     now = timezone.now()
     deleted = files_delete_stale_pending(older_than=now - STALE_PENDING_FILES_AFTER)
     requeued, failed = parts_lists_sweep_stuck(now=now)
+    registered = run_sweep_steps(now=now)
     orphans = unreferenced_objects_sweep(now=now)
     logger.info(
         "stale uploads swept",
@@ -57,6 +58,7 @@ def cleanup_stale_uploads() -> None:
             "pendingFilesDeleted": deleted,
             "partsListsRequeued": requeued,
             "partsListsFailed": failed,
+            **registered,
             "unreferencedObjectsDeleted": orphans.deleted,
         },
     )

@@ -2,7 +2,7 @@
 only, so `mocs/search` never reaches `mocs/{id}`."""
 
 from lego_api.core.routers import Router
-from mocs.views import files, mocs, parts_lists
+from mocs.views import files, links, mocs, parts_lists
 
 router = Router()
 router.register("mocs", mocs.MocViewSet, basename="moc")  # M1, M2 (moc-list); M4, M5, M6 (moc-detail)
@@ -20,6 +20,10 @@ router.add("mocs/{id}/finalize", files.FinalizeView.as_view(), "moc-finalize")  
 router.add("mocs/{id}/files", files.FileUploadView.as_view(), "moc-files")  # M11
 router.add("mocs/{id}/files/{file_id}", files.FileDeleteView.as_view(), "moc-file-delete")  # M12
 router.add("mocs/{id}/files/{file_id}/download", files.FileDownloadView.as_view(), "moc-file-download")  # M13
+router.add("mocs/{id}/gallery-images", links.MocGalleryImagesView.as_view(), "moc-gallery-images")  # M14, M15
+router.add(
+    "mocs/{id}/gallery-images/{gallery_image_id}", links.MocGalleryImageUnlinkView.as_view(), "moc-gallery-image"
+)  # M16
 router.add("mocs/{id}/upload-parts-list", parts_lists.UploadPartsListView.as_view(), "moc-upload-parts-list")  # M17
 router.add("mocs/{id}/parts-lists", parts_lists.PartsListCollectionView.as_view(), "moc-parts-lists")  # M19, M20
 router.add(

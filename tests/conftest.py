@@ -94,6 +94,18 @@ def other_api(auth_client, other_user) -> APIClient:
 
 
 @pytest.fixture
+def staff(db):
+    """Django's test client signed in to the admin as a superuser (SPEC §7.2: staff are Django users)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    user = get_user_model().objects.create_superuser("admin", "admin@example.com", "not-used")
+    browser = Client()
+    browser.force_login(user)
+    return browser
+
+
+@pytest.fixture
 def moc(owner):
     """A MOC of `owner`'s."""
     from tests.factories import MocFactory

@@ -5,6 +5,8 @@ from __future__ import annotations
 import factory
 from django.utils import timezone
 
+from gallery.keys import gallery_image_key, gallery_thumbnail_key
+from gallery.models import GalleryAlbum, GalleryFlag, GalleryImage, ProcessingStatus
 from mocs.models import Moc, MocFile, MocFileStatus, MocFileType, MocPart, MocPartsList, PartsListStatus
 from profiles.models import Profile
 
@@ -91,3 +93,45 @@ class MocPartFactory(factory.django.DjangoModelFactory):
     color = "Red"
     quantity = 2
     line_number = factory.Sequence(lambda n: n + 2)
+
+
+class GalleryAlbumFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = GalleryAlbum
+
+    user_id = "user-1"
+    title = factory.Sequence(lambda n: f"Castle Builds {n}")
+    description = "Photos of the castle, stage by stage."
+
+
+class GalleryImageFactory(factory.django.DjangoModelFactory):
+    """A `ready` image row (its objects are not written: tests that need them upload through G1)."""
+
+    class Meta:
+        model = GalleryImage
+
+    id = factory.Faker("uuid4", cast_to=None)
+    user_id = "user-1"
+    title = factory.Sequence(lambda n: f"Castle Gate {n}")
+    description = "The gatehouse with its portcullis."
+    tags = factory.LazyFunction(lambda: ["castle", "medieval"])
+    image_url = factory.LazyAttribute(lambda o: gallery_image_key(o.user_id, o.id))
+    thumbnail_url = factory.LazyAttribute(lambda o: gallery_thumbnail_key(o.user_id, o.id))
+    processing_status = ProcessingStatus.READY
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        super()._after_postgeneration(instance, create, results)
+        if create:
+            from gallery.services.images import image_refresh_search_vector
+
+            image_refresh_search_vector(image_id=instance.pk)
+
+
+class GalleryFlagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = GalleryFlag
+
+    image = factory.SubFactory(GalleryImageFactory)
+    user_id = "user-2"
+    reason = "Not a LEGO build"

@@ -136,3 +136,25 @@ class TextFilter(django_filters.CharFilter):
 
 class TextChoiceFilter(django_filters.ChoiceFilter):
     field_class = _TextChoiceFormField
+
+
+class _BooleanFormField(forms.Field):
+    """A SPEC §1.4 query boolean (true/false/1/0, case-insensitive); None when absent or empty."""
+
+    def to_python(self, value: Any) -> bool | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        message = text_error(value) if isinstance(value, str) else None
+        if message is not None:
+            raise forms.ValidationError(message)
+        try:
+            return parse_boolean(value)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class BooleanQueryFilter(django_filters.BooleanFilter):
+    """A boolean filter read by the one boolean rule (`query_bool`'s): django-filter's own takes only some spellings
+    and treats any other value, `yes` included, as no filter."""
+
+    field_class = _BooleanFormField

@@ -5,10 +5,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 
 from lego_api.core.casing import to_camel
+
+# The response headers of a cached GET (SPEC §6.1), and of one that may search (SPEC §6.2), for `parameters=`.
+CACHE_HEADERS = [
+    OpenApiParameter("X-Cache", OpenApiTypes.STR, OpenApiParameter.HEADER, response=True, enum=["HIT", "MISS"])
+]
+SEARCH_HEADERS = [
+    *CACHE_HEADERS,
+    OpenApiParameter(
+        "X-Search-Backend",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        response=True,
+        enum=["opensearch", "postgres"],
+        description="Which backend answered, when a search text was given.",
+    ),
+]
 
 
 def _camelize_schema(node: Any) -> Any:
@@ -76,3 +93,13 @@ def envelope(
 
 
 _ENVELOPES: dict[str, serializers.Serializer] = {}
+
+
+def update_operations(*, summary: str, route: str, description: str, request: Any, response: Any) -> dict[str, Any]:
+    """The `partial_update` and `update` operations of a resource, for `extend_schema_view(**...)`: PATCH and PUT
+    take the same partial body (SPEC §1.6), so they are one schema under two summaries, `{summary} ({route}; ...)`."""
+    shared = {"description": description, "request": request, "responses": {200: response}}
+    return {
+        "partial_update": extend_schema(summary=f"{summary} ({route}; PATCH and PUT are both partial)", **shared),
+        "update": extend_schema(summary=f"{summary} ({route}; PUT is an alias of PATCH)", **shared),
+    }

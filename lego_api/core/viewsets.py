@@ -16,7 +16,8 @@ A resource states what it is, and the viewset does the rest:
 - **Methods:** GET list, POST create (201), GET retrieve, PATCH and PUT (both partial, SPEC §1.6), DELETE (200
   `{id}`); each write answers the success envelope with `{Label} created|updated|deleted successfully`.
 - **Cache:** list and retrieve go through the response cache (SPEC §6.1) under the resource's key names; with a
-  search text (the filterset's `search`), the list is `search_page()`'s answer under the search key.
+  search text (the filterset's `search`), the list is `search_page()`'s answer under the search key. A resource
+  without a search key (albums) filters by the text like by any other filter, under the list key.
 - **Writes:** `perform_create`, `perform_update` and `perform_destroy` each make one service call; the service owns
   the after-commit effects (cache bump, search index, storage deletes).
 """
@@ -24,7 +25,7 @@ A resource states what it is, and the viewset does the rest:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from django.db.models import Model, QuerySet
@@ -39,6 +40,9 @@ from lego_api.core.envelope import success
 from lego_api.core.ownership import get_owned, sentence_label
 from lego_api.core.pagination import page_meta
 from lego_api.core.query import query_params
+
+if TYPE_CHECKING:
+    from lego_api.core.search import SearchResult
 
 SEARCH_PARAMETER = "search"
 
@@ -76,6 +80,7 @@ class OwnedViewSet(GenericViewSet):
     deleted_serializer_class: type[serializers.Serializer] = DeletedSerializer
     owner_field = "user_id"
     lookup_url_kwarg = "id"
+    lower_case_filters: tuple[str, ...] = ()  # filters matched lower-cased, e.g. `tag` (tags are, SPEC §1.4)
 
     # --- Scope and lookup ---------------------------------------------------------------------------------------
 
@@ -126,8 +131,13 @@ class OwnedViewSet(GenericViewSet):
     # --- Reads --------------------------------------------------------------------------------------------------
 
     def list_params(self, cleaned: dict[str, Any]) -> dict[str, Any]:
-        """The filters as they key the cache and reach `search_page()`: every filter, None when not given."""
-        return {name: value or None for name, value in cleaned.items()}
+        """The filters as they key the cache and reach `search_page()`: every filter, None when not given (a boolean
+        filter's `false` is a value, not an absence); those in `lower_case_filters` lower-cased."""
+        params = {name: None if value is None or value == "" else value for name, value in cleaned.items()}
+        for name in self.lower_case_filters:
+            if params.get(name):
+                params[name] = params[name].lower()
+        return params
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         queryset, cleaned = self.get_queryset(), {}
@@ -139,7 +149,7 @@ class OwnedViewSet(GenericViewSet):
             queryset, cleaned = filterset.qs, filterset.form.cleaned_data
         page, limit = self.paginator.get_page_params(request)
         params = {"page": page, "limit": limit, **self.list_params(cleaned)}
-        if params.get(SEARCH_PARAMETER):
+        if params.get(SEARCH_PARAMETER) and self.cache.search:
             return self.cached(
                 self.cache.search, ttl=self.cache.search_ttl, params=params, compute=lambda: self.search_page(params)
             )
@@ -155,6 +165,15 @@ class OwnedViewSet(GenericViewSet):
     def search_page(self, params: dict[str, Any]) -> CachedResult:
         """The list's page for a search text (`params` as `list_params` made them, plus `page` and `limit`)."""
         raise NotImplementedError(f"{type(self).__name__} has a search filter but no search_page()")
+
+    def search_result_page(self, result: SearchResult, *, page: int, limit: int) -> CachedResult:
+        """A search's rows as the list answers them: through the output serializer, with the page meta and
+        `X-Search-Backend` (SPEC §6.2)."""
+        return CachedResult(
+            data=self.get_serializer(result.rows, many=True).data,
+            meta=page_meta(result.total, page, limit),
+            headers={"X-Search-Backend": result.backend},
+        )
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.cached(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.http import QueryDict
+from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -23,7 +23,7 @@ from lego_api.core.fields import (
 )
 from lego_api.core.storage import render_url
 from lego_api.core.viewsets import DeletedSerializer
-from mocs.models import Moc, MocFile, MocFileStatus, MocFileType, MocPart, MocPartsList, MocType
+from mocs.models import Moc, MocFile, MocFileStatus, MocFileType, MocGalleryImage, MocPart, MocPartsList, MocType
 
 # The columns a MOC's owner (or support staff in the admin) writes, in table order.
 MOC_EDITABLE_COLUMNS = (
@@ -138,9 +138,11 @@ class ImageRefSerializer(serializers.Serializer):
     caption = serializers.CharField(allow_null=True)
 
 
-def image_refs(files: list[MocFile], request=None) -> list[dict[str, Any]]:
-    """MocDetail `images`: the thumbnail file, then gallery-image files by createdAt (linked gallery images come
-    with the gallery issue)."""
+def image_refs(
+    files: list[MocFile], links: list[MocGalleryImage] = (), request: HttpRequest | None = None
+) -> list[dict[str, Any]]:
+    """MocDetail `images`: the thumbnail file, then gallery-image files by createdAt, then the linked gallery images
+    in link order (`links` with their `gallery_image` loaded)."""
     ordered = [f for f in files if f.file_type == MocFileType.THUMBNAIL] + [
         f for f in files if f.file_type == MocFileType.GALLERY_IMAGE
     ]
@@ -156,6 +158,19 @@ def image_refs(files: list[MocFile], request=None) -> list[dict[str, Any]]:
                 "thumbnail_url": url,
                 "alt": file.original_filename,
                 "caption": None,
+            }
+        )
+    for link in links:
+        image = link.gallery_image
+        refs.append(
+            {
+                "id": link.id,
+                "source": "gallery",
+                "gallery_image_id": image.id,
+                "url": render_url(image.image_url, request=request),
+                "thumbnail_url": render_url(image.thumbnail_url, request=request),
+                "alt": image.title,
+                "caption": image.description,
             }
         )
     return refs
@@ -180,7 +195,10 @@ class MocDetailSerializer(MocSerializer):
         return MocFileSerializer(self._ready_files(moc), many=True, context=self.context).data
 
     def get_images(self, moc: Moc) -> list[dict[str, Any]]:
-        return ImageRefSerializer(image_refs(self._ready_files(moc), self.context.get("request")), many=True).data
+        # The links come prefetched in link order with their images (moc_detail_queryset): no query per link.
+        links = list(moc.gallery_image_links.all())
+        refs = image_refs(self._ready_files(moc), links, self.context.get("request"))
+        return ImageRefSerializer(refs, many=True).data
 
     def get_parts_lists(self, moc: Moc) -> list[dict[str, Any]]:
         lists = sorted(moc.parts_lists.all(), key=lambda p: (p.created_at, str(p.id)))

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from django.contrib.postgres.search import SearchVector
 from django.db import transaction
-from django.db.models import QuerySet, Sum, Value
+from django.db.models import Prefetch, QuerySet, Sum, Value
 from django.utils import timezone
 
 from lego_api.core import cache as response_cache
@@ -17,14 +17,22 @@ from lego_api.core.exceptions import Conflict
 from lego_api.core.ownership import get_or_404, get_owned
 from lego_api.core.search.tasks import search_delete, search_index
 from lego_api.core.tasks import delete_storage_objects
-from mocs.models import Moc, MocFile, MocPartsList, PartsListStatus
+from mocs.models import Moc, MocFile, MocGalleryImage, MocPartsList, PartsListStatus
 
 DUPLICATE_TITLE = "A MOC with this title already exists"
 MOC_LABEL = "MOC"  # the resource's name in `MOC not found` / `You do not own this MOC`
 
 
+def gallery_image_links_queryset() -> QuerySet[MocGalleryImage]:
+    """MOC-gallery image links with their images, by link time (MocDetail `images`, M15)."""
+    links = MocGalleryImage.objects.select_related("gallery_image").defer("gallery_image__search_vector")
+    return links.order_by("created_at", "id")
+
+
 def moc_detail_queryset() -> QuerySet[Moc]:
-    return Moc.objects.prefetch_related("files", "parts_lists")
+    """MOCs with their files, parts lists and linked gallery images: one query each, however many there are."""
+    links = Prefetch("gallery_image_links", queryset=gallery_image_links_queryset())
+    return Moc.objects.prefetch_related("files", "parts_lists", links)
 
 
 def moc_get_owned(*, user_id: str, moc_id: UUID | str, queryset: QuerySet[Moc] | None = None) -> Moc:

@@ -15,9 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lego_api.core.cache import CachedResult, cached_success
-from lego_api.core.pagination import page_meta
 from lego_api.core.query import query_int, query_text
-from lego_api.core.schema import envelope
+from lego_api.core.schema import CACHE_HEADERS, SEARCH_HEADERS, envelope, update_operations
 from lego_api.core.viewsets import OwnedViewSet, ResponseCache
 from mocs.filters import MocFilter
 from mocs.models import Moc
@@ -38,20 +37,6 @@ MOC_CACHE = ResponseCache(
 STATS_TTL = 300
 SEARCH_MAX_LENGTH = 200
 
-CACHE_HEADERS = [
-    OpenApiParameter("X-Cache", OpenApiTypes.STR, OpenApiParameter.HEADER, response=True, enum=["HIT", "MISS"])
-]
-SEARCH_HEADERS = [
-    *CACHE_HEADERS,
-    OpenApiParameter(
-        "X-Search-Backend",
-        OpenApiTypes.STR,
-        OpenApiParameter.HEADER,
-        response=True,
-        enum=["opensearch", "postgres"],
-        description="Which backend answered, when a search text was given.",
-    ),
-]
 DELETED = envelope(MocDeletedSerializer, message=True, name="MocDeletedEnvelope")
 
 
@@ -79,17 +64,8 @@ UPDATED = envelope(MocSerializer, message=True)
         parameters=CACHE_HEADERS,
         responses={200: envelope(MocDetailSerializer)},
     ),
-    partial_update=extend_schema(
-        summary="Update a MOC (M5; PATCH and PUT are both partial)",
-        description=DETAIL_DESCRIPTION,
-        request=MocWriteSerializer,
-        responses={200: UPDATED},
-    ),
-    update=extend_schema(
-        summary="Update a MOC (M5; PUT is an alias of PATCH)",
-        description=DETAIL_DESCRIPTION,
-        request=MocWriteSerializer,
-        responses={200: UPDATED},
+    **update_operations(
+        summary="Update a MOC", route="M5", description=DETAIL_DESCRIPTION, request=MocWriteSerializer, response=UPDATED
     ),
     destroy=extend_schema(summary="Delete a MOC (M6)", description=DETAIL_DESCRIPTION, responses={200: DELETED}),
 )
@@ -104,17 +80,13 @@ class MocViewSet(OwnedViewSet):
     filterset_class = MocFilter
     label = MOC_LABEL
     cache = MOC_CACHE
+    lower_case_filters = ("tag",)
     declared_errors = {"POST": (409,), "PATCH": (409,), "PUT": (409,)}  # duplicate title (lego_api.core.openapi)
 
     def get_queryset(self) -> QuerySet[Moc]:
         if self.action == "retrieve" and not getattr(self, "swagger_fake_view", False):
             return moc_detail_queryset()  # files and parts lists in one query each, however many there are
         return super().get_queryset()
-
-    def list_params(self, cleaned: dict[str, Any]) -> dict[str, Any]:
-        params = super().list_params(cleaned)
-        params["tag"] = params["tag"] and params["tag"].lower()  # tags are stored lower-cased (SPEC §1.4)
-        return params
 
     def search_page(self, params: dict[str, Any]) -> CachedResult:
         page, limit = params["page"], params["limit"]
@@ -126,11 +98,7 @@ class MocViewSet(OwnedViewSet):
             offset=(page - 1) * limit,
             limit=limit,
         )
-        return CachedResult(
-            data=self.get_serializer(result.rows, many=True).data,
-            meta=page_meta(result.total, page, limit),
-            headers={"X-Search-Backend": result.backend},
-        )
+        return self.search_result_page(result, page=page, limit=limit)
 
     def perform_create(self, payload: MocWriteSerializer) -> Moc:
         return moc_create(user_id=self.request.user.id, data=payload.validated_data)

@@ -23,10 +23,13 @@ import pytest
 import requests
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connections
 from django.test import override_settings
 from django.test.testcases import LiveServerThread
 
-from tests.factories import MocFactory
+from gallery.models import GalleryFlag
+from lego_api.core import storage
+from tests.factories import GalleryFlagFactory, GalleryImageFactory, MocFactory
 from tests.helpers import file_system_storage, handed_out_urls
 from tests.samples import html_csv_with_script, image_bytes, xml_with_script
 
@@ -124,9 +127,8 @@ def browser_page(tmp_path):
             context.close()
 
 
-def test_admin_login_shows_the_site_index_with_its_css(staff_user, app_server, browser_page, tmp_path):
-    page, traffic = browser_page
-
+def log_in(page, app_server: str, staff_user) -> None:
+    """Sign in to the admin through its login form; the site index is open afterwards."""
     page.goto(f"{app_server}/admin/")
     page.wait_for_url("**/admin/login/**")
     page.fill("#id_username", staff_user.username)
@@ -134,6 +136,12 @@ def test_admin_login_shows_the_site_index_with_its_css(staff_user, app_server, b
     page.click("input[type=submit]")
     page.wait_for_url(f"{app_server}/admin/")
     page.get_by_text("Site administration").wait_for()
+
+
+def test_admin_login_shows_the_site_index_with_its_css(staff_user, app_server, browser_page, tmp_path):
+    page, traffic = browser_page
+
+    log_in(page, app_server, staff_user)
     page.locator("a[href='/admin/profiles/profile/']", has_text="Profiles").wait_for()
 
     screenshot = tmp_path / "admin-index.png"
@@ -148,6 +156,61 @@ def test_admin_login_shows_the_site_index_with_its_css(staff_user, app_server, b
     # The stylesheet applied: the header bar is not the browser's default transparent background.
     background = page.eval_on_selector("#header", "el => getComputedStyle(el).backgroundColor")
     assert background not in ("rgba(0, 0, 0, 0)", "transparent")
+    assert traffic.non_loopback() == []
+
+
+@pytest.fixture
+def flagged_image(transactional_db):
+    """A processed gallery image with its thumbnail in storage, reported by two users (made before the browser
+    starts, see `staff_user`)."""
+    owner = f"owner-{uuid.uuid4().hex[:12]}"
+    image = GalleryImageFactory(user_id=owner, title="Reported castle")
+    storage.save_bytes(image.thumbnail_url, image_bytes("WEBP", (400, 300)), content_type="image/webp")
+    GalleryFlagFactory(image=image, user_id="reporter-1", reason="Not a LEGO build")
+    GalleryFlagFactory(image=image, user_id="reporter-2", reason="Spam")
+    return image
+
+
+def in_a_thread(query):
+    """Run an ORM query outside the thread where Playwright's event loop runs (see `staff_user`)."""
+    answers: list = []
+
+    def run() -> None:
+        try:
+            answers.append(query())
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=30)
+    return answers[0]
+
+
+def test_moderation_view_shows_a_flagged_image_and_dismiss_flags_clears_it(
+    staff_user, flagged_image, app_server, browser_page
+):
+    """SPEC §7.2 "Flagged images": the thumbnail loads from its stored URL, and the action clears the flags."""
+    page, traffic = browser_page
+    log_in(page, app_server, staff_user)
+
+    page.goto(f"{app_server}/admin/gallery/flaggedimage/")
+    row = page.locator("#result_list tbody tr", has_text="Reported castle")
+    row.wait_for()
+    cells = [cell.strip() for cell in row.locator("td").all_inner_texts()]
+    assert cells[-3:-1] == ["2", "Spam"]  # the flag count and the latest reason
+    thumbnail = row.locator(f"img[src*='thumbnails/{flagged_image.pk}.webp']")
+    thumbnail.wait_for()
+    page.wait_for_function("img => img.complete && img.naturalWidth === 400", arg=thumbnail.element_handle())
+
+    row.locator("input[name=_selected_action]").check()
+    page.select_option("select[name=action]", "dismiss_flags")
+    page.click("button[name=index]")
+    page.get_by_text("1 image(s) cleared of flags.").wait_for()
+    assert page.locator("#result_list tbody tr", has_text="Reported castle").count() == 0
+
+    flags = in_a_thread(lambda: GalleryFlag.objects.filter(image_id=flagged_image.pk).count())
+    assert flags == 0
     assert traffic.non_loopback() == []
 
 

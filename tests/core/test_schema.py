@@ -105,9 +105,12 @@ SPEC_CONFLICTS = {
     ("post", "/api/mocs/with-files/initialize"),  # M8
     ("post", "/api/mocs/{id}/files/initialize"),  # M9
     ("post", "/api/mocs/{id}/files"),  # M11
+    ("post", "/api/mocs/{id}/gallery-images"),  # M14
     ("post", "/api/mocs/{id}/upload-parts-list"),  # M17
     ("post", "/api/mocs/upload-parts-list"),  # M18
     ("post", "/api/mocs/{id}/parts-lists"),  # M20
+    ("post", "/api/images/{id}/flag"),  # G7
+    ("post", "/api/flag"),  # G8
 }
 # SPEC §4.2 M18: `mocId` in the body names the target resource and follows the path rule (404/403).
 SPEC_BODY_RESOURCES = {("post", "/api/mocs/upload-parts-list")}

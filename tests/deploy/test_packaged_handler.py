@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import base64
 import gzip
+import io
 import json
 import uuid
 
+from PIL import Image
+
 from tests.deploy.conftest import api_event, response_json, scheduled_event
+from tests.helpers import stored_keys
 from tools import packaging
 
 CSV_HEADER = "Part ID,Part Name,Quantity,Color,Category\n"
@@ -183,6 +187,33 @@ def test_three_megabyte_parts_list_upload_through_base64_body(packaged_lambda, i
         assert cursor.fetchone()[0] == 9_300
         cursor.execute("SELECT file_type, file_size FROM moc_files WHERE moc_id = %s", [moc["id"]])
         assert cursor.fetchall() == [("parts-list", len(content))]
+
+
+def test_gallery_image_upload_through_base64_multipart_body(packaged_lambda, issuer, pg):
+    """G1 as API Gateway sends it: a base64 multipart body; tasks run inline in the test stage (TASKS_EAGER), so the
+    image is processed before the answer and both WebP objects are in the bucket."""
+    buffer = io.BytesIO()
+    Image.linear_gradient("L").resize((1200, 800)).convert("RGB").save(buffer, "JPEG", quality=90)
+    body, content_type = multipart(
+        {"title": "Packaged castle", "tags": '["Castle"]'}, {"image": ("castle.jpg", "image/jpeg", buffer.getvalue())}
+    )
+    event = api_event(
+        "POST", "/api/images", token=issuer.token("gallery-uploader"), headers={"Content-Type": content_type}
+    )
+    event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
+
+    invocation = packaged_lambda.invoke(event, timeout=120)
+
+    assert invocation.ok, invocation.error
+    assert invocation.result["statusCode"] == 201, invocation.result.get("body")[:2000]
+    data = response_json(invocation)["data"]
+    assert (data["title"], data["tags"], data["processingStatus"]) == ("Packaged castle", ["castle"], "ready")
+    with pg.cursor() as cursor:
+        cursor.execute("SELECT image_url, thumbnail_url, staging_key FROM gallery_images WHERE id = %s", [data["id"]])
+        image_key, thumbnail_key, staging_key = cursor.fetchone()
+    assert staging_key is None
+    assert {image_key, thumbnail_key} <= set(stored_keys("images/gallery-uploader/"))
+    assert stored_keys(f"tmp/gallery-uploader/{data['id']}") == []
 
 
 def test_admin_static_binary_is_served_base64_encoded(packaged_lambda, unzipped):

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from lego_api.core import search as core_search
 from mocs.models import Moc
+from tests.factories import GalleryAlbumFactory, GalleryImageFactory
 from tests.faults.probes import OUTAGES, assert_degraded_then_healthy, health_during_and_after, outage
+from tests.gallery.conftest import photo_bytes
 from tests.samples import moc_fields
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -101,3 +104,60 @@ def test_the_same_process_goes_back_to_the_engine(api, owner, catalogue, service
 def test_health_reports_search_down_then_up(client, services, kind):
     during, after = health_during_and_after(client, services.opensearch, kind)
     assert_degraded_then_healthy(during, after, "search")
+
+
+@pytest.mark.parametrize("kind", OUTAGES)
+def test_an_album_delete_succeeds_and_the_feed_searches_while_the_engine_is_out(api, owner, services, kind):
+    """G13's re-index of the former images fails without failing the request (`reindex` repairs it), and G14
+    searches with the database rules, never the engine (SPEC §4.3, §6.2)."""
+    album = GalleryAlbumFactory(user_id=owner, title="Harbour")
+    images = [GalleryImageFactory(user_id=owner, album=album, title=f"Harbour boat {n}") for n in range(2)]
+    GalleryImageFactory(user_id=owner, title="Castle gate")
+    with outage(services.opensearch, kind):
+        deleted = api.delete(f"/api/albums/{album.pk}")
+        feed = api.get("/api/gallery", {"search": "harbour"})
+
+    assert deleted.status_code == 200, deleted.content
+    assert feed.status_code == 200, feed.content
+    assert sorted(item["id"] for item in feed.json()["data"]["items"]) == sorted(str(image.pk) for image in images)
+    search_down_expires()
+    call_command("reindex", "--index", "gallery")
+    client, index = core_search.get_client(), core_search.index_name("gallery")
+    assert [client.get(index=index, id=str(image.pk))["_source"]["albumId"] for image in images] == [None, None]
+
+
+@pytest.mark.parametrize("kind", OUTAGES)
+def test_image_searches_answer_from_postgres_and_image_writes_succeed_while_the_engine_is_out(
+    api, owner, services, kind
+):
+    """G2 with `search` and G3 fall back to the database; G1 (with its processing task), G5 and G6 index and unindex
+    after commit, and a failure there never fails the request (SPEC §6.2, §7.3); `reindex` repairs the index."""
+    images = {}
+    for title in ("Red Dragon", "Dragon Cave", "Harbour"):
+        image = GalleryImageFactory(user_id=owner, title=title, tags=[])
+        images[title] = str(image.pk)
+    call_command("reindex", "--index", "gallery")
+
+    with outage(services.opensearch, kind):
+        listed = api.get("/api/images", {"search": "dragon"})
+        aliased = api.get("/api/images/search", {"q": "dragon", "limit": 10})
+        uploaded = api.post(
+            "/api/images",
+            {"image": SimpleUploadedFile("lair.jpg", photo_bytes(), content_type="image/jpeg"), "title": "Dragon Lair"},
+            format="multipart",
+        )
+        updated = api.patch(f"/api/images/{images['Harbour']}", {"title": "Dragon Harbour"}, format="json")
+        deleted = api.delete(f"/api/images/{images['Red Dragon']}")
+
+    for response in (listed, aliased):
+        assert response.status_code == 200, response.content
+        assert response["X-Search-Backend"] == "postgres"
+        assert titles(response) == ["Dragon Cave", "Red Dragon"]
+    assert (uploaded.status_code, updated.status_code, deleted.status_code) == (201, 200, 200)
+    assert uploaded.json()["data"]["processingStatus"] == "ready"
+
+    search_down_expires()
+    call_command("reindex", "--index", "gallery")
+    after = api.get("/api/images/search", {"q": "dragon"})
+    assert after["X-Search-Backend"] == "opensearch"
+    assert titles(after) == ["Dragon Cave", "Dragon Harbour", "Dragon Lair"]

@@ -17,8 +17,13 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection
 
-from mocs.models import Moc
+from gallery.models import GalleryAlbum, GalleryImage
+from lego_api.core import storage
+from mocs.models import Moc, MocGalleryImage
+from tests.factories import GalleryImageFactory
 from tests.faults.probes import assert_internal_error, component, fresh_health
+from tests.gallery.conftest import photo_bytes
+from tests.helpers import stored_keys
 from tests.samples import moc_fields
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -105,3 +110,84 @@ def test_a_request_that_meets_a_paused_database_completes_when_it_resumes(
     assert waiting
     assert [answer.status_code for answer in answers] == [200]
     assert warm_app.get(f"/api/mocs/{moc.id}", token).status_code == 200
+
+
+def test_link_routes_answer_the_error_envelope_while_the_database_is_stopped_and_work_after_the_restart(
+    warm_app, token, moc, owner, services, restartable_database
+):
+    """M14-M16 (SPEC §4.2) under a database outage: no half-written link, and the same process serves them after."""
+    image = GalleryImageFactory(user_id=owner)
+    url = f"/api/mocs/{moc.id}/gallery-images"
+    services.postgres.stop()
+    listed = warm_app.get(url, token)
+    linked = warm_app.request("POST", url, token, json={"galleryImageId": str(image.pk)})
+    unlinked = warm_app.request("DELETE", f"{url}/{image.pk}", token)
+    services.postgres.start()
+    connection.close()
+
+    for response in (listed, linked, unlinked):
+        assert_internal_error(response)
+    assert not MocGalleryImage.objects.filter(moc_id=moc.id).exists()
+
+    assert warm_app.request("POST", url, token, json={"galleryImageId": str(image.pk)}).status_code == 201
+    assert warm_app.get(url, token).json()["total"] == 1
+    assert warm_app.request("DELETE", f"{url}/{image.pk}", token).status_code == 200
+    assert warm_app.get(url, token).json()["total"] == 0
+
+
+def test_album_and_feed_routes_answer_the_error_envelope_while_the_database_is_stopped_and_work_after_the_restart(
+    warm_app, token, owner, services, restartable_database
+):
+    """G9, G10 and G14 (SPEC §4.3) under a database outage: nothing half-written, nothing cached, and the same
+    process serves them after the restart."""
+    services.postgres.stop()
+    listed = warm_app.get("/api/albums", token)
+    feed = warm_app.get("/api/gallery", token)
+    created = warm_app.request("POST", "/api/albums", token, json={"title": "Written During The Outage"})
+    services.postgres.start()
+    connection.close()
+
+    for response in (listed, feed, created):
+        assert_internal_error(response)
+    assert not GalleryAlbum.objects.filter(user_id=owner).exists()
+
+    after = warm_app.request("POST", "/api/albums", token, json={"title": "Written After The Restart"})
+    assert after.status_code == 201, after.text
+    assert [album["title"] for album in warm_app.get("/api/albums", token).json()["data"]] == [
+        "Written After The Restart"
+    ]
+    assert [item["title"] for item in warm_app.get("/api/gallery", token).json()["data"]["items"]] == [
+        "Written After The Restart"
+    ]
+
+
+def test_image_routes_answer_the_error_envelope_while_the_database_is_stopped_and_work_after_the_restart(
+    warm_app, token, owner, services, restartable_database
+):
+    """G1-G7 (SPEC §4.3) under a database outage: no row, no object left of the upload, and the same process serves
+    them after the restart."""
+    image = GalleryImageFactory(user_id=owner)
+    photo = photo_bytes("JPEG", (320, 240))
+    services.postgres.stop()
+    during = [
+        warm_app.get("/api/images", token),
+        warm_app.get(f"/api/images/{image.pk}", token),
+        warm_app.request("POST", "/api/images", token, files={"image": ("gate.jpg", photo, "image/jpeg")}),
+        warm_app.request("PATCH", f"/api/images/{image.pk}", token, json={"title": "During"}),
+        warm_app.request("POST", f"/api/images/{image.pk}/flag", token, json={}),
+        warm_app.request("DELETE", f"/api/images/{image.pk}", token),
+    ]
+    services.postgres.start()
+    connection.close()
+
+    for response in during:
+        assert_internal_error(response)
+    assert list(GalleryImage.objects.filter(user_id=owner).values_list("pk", flat=True)) == [image.pk]
+    assert stored_keys(f"tmp/{storage.user_key_segment(owner)}/") == []
+
+    uploaded = warm_app.request("POST", "/api/images", token, files={"image": ("gate.jpg", photo, "image/jpeg")})
+    assert uploaded.status_code == 201, uploaded.text
+    assert uploaded.json()["data"]["processingStatus"] == "ready"
+    assert warm_app.get("/api/images", token).json()["total"] == 2
+    assert warm_app.request("POST", f"/api/images/{image.pk}/flag", token, json={}).status_code == 201
+    assert warm_app.request("DELETE", f"/api/images/{image.pk}", token).status_code == 200

@@ -10,13 +10,16 @@ from __future__ import annotations
 import pytest
 import redis.connection
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from lego_api.core import health, redis_breaker
 from lego_api.core.cache import get_versions, response_key
 from lego_api.core.models import CacheDebt
 from lego_api.core.redis_breaker import breaker
 from mocs.models import Moc
-from tests.helpers import ManualClock
+from tests.factories import GalleryImageFactory
+from tests.gallery.conftest import photo_bytes
+from tests.helpers import ManualClock, assert_error
 
 # Writes must commit for their after-commit bumps (and debts) to run, as in production.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -171,3 +174,104 @@ def test_health_reports_the_real_state_of_redis_whatever_the_breaker(client, ser
     assert breaker.is_open, "Redis answers again, but the request path still skips it"
     component = client.get("/health").json()["data"]["components"]["cache"]
     assert component["status"] == "up", "health is not short-circuited by the breaker"
+
+
+def test_a_link_written_during_the_pause_is_in_the_detail_after_the_resume(owner, api, moc_url, services, clock):
+    """M14 and M16 (SPEC §4.2) bump the mocs family like every MOC write: a bump lost to the outage is owed."""
+    image = GalleryImageFactory(user_id=owner)
+
+    def linked_images() -> tuple[str, list[str]]:
+        response = api.get(moc_url)
+        assert response.status_code == 200, response.content
+        refs = response.json()["data"]["images"]
+        return response["X-Cache"], [ref["galleryImageId"] for ref in refs if ref["source"] == "gallery"]
+
+    linked_images()
+    assert linked_images() == ("HIT", [])
+    with services.redis.paused():
+        response = api.post(f"{moc_url}/gallery-images", {"galleryImageId": str(image.pk)}, format="json")
+        assert response.status_code == 201, response.content
+        assert debts() == [(owner, "mocs")]
+        assert linked_images() == ("MISS", [str(image.pk)])
+
+    clock.advance(redis_breaker.OPEN_SECONDS)
+    assert linked_images() == ("MISS", [str(image.pk)])
+    assert debts() == []
+    assert linked_images() == ("HIT", [str(image.pk)])
+    with services.redis.paused():
+        assert api.delete(f"{moc_url}/gallery-images/{image.pk}").status_code == 200
+    clock.advance(redis_breaker.OPEN_SECONDS)
+    assert linked_images() == ("MISS", [])
+
+
+@pytest.mark.parametrize("route", ["album list", "album detail", "feed"])
+def test_an_album_renamed_during_the_pause_is_what_the_album_routes_show_after_the_resume(
+    owner, api, services, clock, route
+):
+    """G9, G11 and G14 are cached in the gallery family (SPEC §6.1): G12's bump lost to the outage is owed."""
+    created = api.post("/api/albums", {"title": "Old album"}, format="json")
+    assert created.status_code == 201, created.content
+    album_url = f"/api/albums/{created.json()['data']['id']}"
+    url = {"album list": "/api/albums", "album detail": album_url, "feed": "/api/gallery"}[route]
+
+    def shown() -> tuple[str, str]:
+        response = api.get(url)
+        assert response.status_code == 200, response.content
+        data = response.json()["data"]
+        album = {"album list": lambda: data[0], "album detail": lambda: data, "feed": lambda: data["items"][0]}[route]()
+        return response["X-Cache"], album["title"]
+
+    shown()
+    assert shown() == ("HIT", "Old album")
+    with services.redis.paused():
+        assert api.patch(album_url, {"title": "New album"}, format="json").status_code == 200
+        assert debts() == [(owner, "gallery")]
+        assert shown() == ("MISS", "New album")
+
+    clock.advance(redis_breaker.OPEN_SECONDS)
+    assert shown() == ("MISS", "New album")
+    assert debts() == []
+    assert shown() == ("HIT", "New album")
+
+
+def test_an_image_written_during_the_pause_is_what_the_image_routes_show_after_the_resume(
+    owner, api, upload_image_for_redis, services, clock
+):
+    """G1, G5 and G6 bump the gallery family (SPEC §6.1): a bump lost to the outage is owed, and G2/G4 read past
+    the cache until it is applied."""
+    image_id = upload_image_for_redis(api)
+    url = f"/api/images/{image_id}"
+
+    def shown() -> tuple[str, str, str, int]:
+        detail, listed = api.get(url), api.get("/api/images")
+        assert detail.status_code == listed.status_code == 200, (detail.content, listed.content)
+        return detail["X-Cache"], detail.json()["data"]["title"], listed["X-Cache"], listed.json()["total"]
+
+    shown()
+    assert shown() == ("HIT", "Old image", "HIT", 1)
+    with services.redis.paused():
+        assert api.patch(url, {"title": "New image"}, format="json").status_code == 200
+        assert upload_image_for_redis(api)
+        assert set(debts()) == {(owner, "gallery")}, "each lost bump is owed in PostgreSQL"
+        assert shown() == ("MISS", "New image", "MISS", 2)
+
+    clock.advance(redis_breaker.OPEN_SECONDS)
+    assert shown() == ("MISS", "New image", "MISS", 2)
+    assert debts() == []
+    assert shown() == ("HIT", "New image", "HIT", 2)
+    with services.redis.paused():
+        assert api.delete(url).status_code == 200
+    clock.advance(redis_breaker.OPEN_SECONDS)
+    assert_error(api.get(url), 404, "NOT_FOUND", "Image not found")
+    assert api.get("/api/images").json()["total"] == 1
+
+
+@pytest.fixture
+def upload_image_for_redis():
+    def upload(api) -> str:
+        image = SimpleUploadedFile("old.jpg", photo_bytes("JPEG", (64, 48)), content_type="image/jpeg")
+        response = api.post("/api/images", {"image": image, "title": "Old image"}, format="multipart")
+        assert response.status_code == 201, response.content
+        return response.json()["data"]["id"]
+
+    return upload

@@ -16,13 +16,18 @@ nothing), nothing is left even before the sweep.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
+from gallery.models import GalleryImage
 from lego_api import settings as project_settings
-from lego_api.core import health, storage
+from lego_api.core import health, orphans, storage
 from mocs.models import Moc, MocFile
+from tests.factories import GalleryAlbumFactory, GalleryImageFactory
 from tests.faults.probes import (
     OUTAGES,
     assert_degraded_then_healthy,
@@ -38,6 +43,8 @@ from tests.faults.probes import (
     unreferenced_objects,
     wait_until_settled,
 )
+from tests.gallery.conftest import photo_bytes
+from tests.helpers import stored_keys
 from tests.samples import CSV, PDF, moc_fields
 from tools.devstack import Service
 
@@ -216,3 +223,131 @@ def test_create_with_files_interrupted_after_its_first_object(
 def test_health_reports_storage_down_then_up(client, services, kind):
     during, after = health_during_and_after(client, services.s3, kind)
     assert_degraded_then_healthy(during, after, "storage")
+
+
+# --- Routes that never call storage ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", OUTAGES)
+def test_link_routes_never_call_storage(api, owner, moc, services, kind):
+    """M14-M16 and the MOC detail with a linked image work through a storage outage: image URLs are signed locally
+    (SPEC §5.3), and linking writes no object."""
+    image = GalleryImageFactory(user_id=owner)
+    url = f"/api/mocs/{moc.id}/gallery-images"
+    with outage(services.s3, kind):
+        assert api.post(url, {"galleryImageId": str(image.pk)}, format="json").status_code == 201
+        listed = api.get(url)
+        detail = api.get(f"/api/mocs/{moc.id}")
+        assert api.delete(f"{url}/{image.pk}").status_code == 200
+    assert listed.status_code == 200 and listed.json()["data"][0]["thumbnailUrl"]
+    assert detail.status_code == 200 and detail.json()["data"]["images"][0]["source"] == "gallery"
+
+
+@pytest.mark.parametrize("kind", OUTAGES)
+def test_album_and_feed_routes_never_call_storage(api, owner, services, kind):
+    """G9-G14 write no object and sign their cover and image URLs locally (SPEC §5.3): a storage outage changes
+    nothing for them."""
+    cover = GalleryImageFactory(user_id=owner)
+    album = GalleryAlbumFactory(user_id=owner, cover_image=cover)
+    with outage(services.s3, kind):
+        listed = api.get("/api/albums")
+        detail = api.get(f"/api/albums/{album.pk}")
+        feed = api.get("/api/gallery")
+        created = api.post("/api/albums", {"title": "Offline", "coverImageId": str(cover.pk)}, format="json")
+        deleted = api.delete(f"/api/albums/{album.pk}")
+    assert listed.status_code == 200 and listed.json()["data"][0]["coverThumbnailUrl"]
+    assert detail.status_code == 200 and detail.json()["data"]["coverImageUrl"]
+    assert feed.status_code == 200 and {item["type"] for item in feed.json()["data"]["items"]} == {"album", "image"}
+    assert (created.status_code, deleted.status_code) == (201, 200)
+
+
+# --- Gallery images (G1-G6, process_gallery_image) --------------------------------------------------------------------
+
+
+def gallery_keys(owner: str) -> set[str]:
+    """Every object the bucket holds for the owner's gallery: processed images and thumbnails, and originals."""
+    segment = storage.user_key_segment(owner)
+    return set(stored_keys(f"images/{segment}/")) | set(stored_keys(f"tmp/{segment}/"))
+
+
+def gallery_referenced_keys(owner: str) -> set[str]:
+    rows = GalleryImage.objects.filter(user_id=owner).values_list("image_url", "thumbnail_url", "staging_key")
+    return {key for row in rows for key in row if key}
+
+
+def sweep_gallery_orphans(owner: str) -> None:
+    later = timezone.now() + orphans.UNREFERENCED_GRACE + timedelta(minutes=1)
+    segment = storage.user_key_segment(owner)
+    for prefix in ("images", "tmp"):
+        orphans.unreferenced_objects_sweep(now=later, within=f"{prefix}/{segment}/")
+
+
+def upload_image(api):
+    image = SimpleUploadedFile("castle.jpg", photo_bytes("JPEG", (1600, 1200)), content_type="image/jpeg")
+    return api.post("/api/images", {"image": image, "title": "Castle"}, format="multipart")
+
+
+def assert_gallery_back_and_consistent(service: Service, kind: str, owner: str) -> None:
+    """Once storage is back: every `ready` image has both objects, and after the orphan sweep the bucket holds
+    exactly what the rows point at that exists (a failed image's outputs were never written)."""
+    end_outage(service, kind)
+    wait_until_settled(service, owner)
+    for image in GalleryImage.objects.filter(user_id=owner, processing_status="ready"):
+        assert {image.image_url, image.thumbnail_url} <= gallery_keys(owner)
+    sweep_gallery_orphans(owner)
+    assert gallery_keys(owner) <= gallery_referenced_keys(owner)
+
+
+@pytest.mark.parametrize("kind", OUTAGES)
+def test_image_upload_fails_cleanly_and_works_once_storage_is_back(api, owner, services, kind, short_storage_timeouts):
+    with outage(services.s3, kind):
+        during = upload_image(api)
+    assert_internal_error(during)
+    assert not GalleryImage.objects.filter(user_id=owner).exists()
+
+    after = upload_image(api)
+    assert after.status_code == 201, after.content
+    assert after.json()["data"]["processingStatus"] == "ready"
+    assert_gallery_back_and_consistent(services.s3, kind, owner)
+
+
+@pytest.mark.parametrize("kind", OUTAGES)
+def test_image_upload_interrupted_after_its_original_is_stored(
+    api, owner, services, kind, outage_when, short_storage_timeouts
+):
+    """Storage goes away once the original is under tmp/: either the upload fails and keeps no row, or it committed
+    and processing (inline) met the outage, which is recorded as `failed` rather than left `pending`."""
+    segment = storage.user_key_segment(owner)
+    original_stored = lambda: bool(stored_keys(f"tmp/{segment}/"))  # noqa: E731
+    with outage_when(services.s3, kind, original_stored) as trigger:
+        response = upload_image(api)
+    assert trigger.fired.is_set()
+
+    if response.status_code == 201:
+        data = response.json()["data"]
+        assert data["processingStatus"] in ("ready", "failed")
+        row = GalleryImage.objects.get(pk=data["id"])
+        assert (row.processing_status, row.staging_key) == (data["processingStatus"], None)
+    else:
+        assert_internal_error(response)
+        assert not GalleryImage.objects.filter(user_id=owner).exists()
+    assert_gallery_back_and_consistent(services.s3, kind, owner)
+
+
+@pytest.mark.parametrize("kind", OUTAGES)
+def test_image_reads_and_delete_work_through_an_outage_and_the_sweep_removes_the_objects(
+    api, owner, services, kind, short_storage_timeouts
+):
+    """G2, G4 and G5 sign URLs locally; G6 commits and leaves its object deletes to after the commit, so a storage
+    outage does not fail it: what the deletes could not remove, the orphan sweep does once storage is back."""
+    image_id = upload_image(api).json()["data"]["id"]
+    with outage(services.s3, kind):
+        listed = api.get("/api/images")
+        detail = api.get(f"/api/images/{image_id}")
+        updated = api.patch(f"/api/images/{image_id}", {"title": "Offline"}, format="json")
+        deleted = api.delete(f"/api/images/{image_id}")
+    assert (listed.status_code, detail.status_code, updated.status_code, deleted.status_code) == (200, 200, 200, 200)
+    assert listed.json()["data"][0]["thumbnailUrl"]
+    assert not GalleryImage.objects.filter(pk=image_id).exists()
+    assert_gallery_back_and_consistent(services.s3, kind, owner)
+    assert gallery_keys(owner) == set()

@@ -25,9 +25,11 @@ from rest_framework.test import APIClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
+from gallery.models import GalleryAlbum
 from lego_api.core.casing import to_camel
 from lego_api.wsgi import application
 from mocs.serializers import MOC_ONLY_FIELDS, SET_ONLY_FIELDS
+from tests.factories import GalleryAlbumFactory, GalleryImageFactory
 from tests.samples import CSV, PDF, image_bytes
 
 APP_URLCONF = "lego_api.urls"  # the served routes, without the test URLconf's probe routes
@@ -49,10 +51,14 @@ LABELS = sorted(f"{method.upper()} {path}" for path, item in DOCUMENT["paths"].i
 
 # --- Real objects the generated requests can name ---------------------------------------------------------------
 
+# `{id}` of a path under these first segments names this object of the World (a MOC's otherwise).
+PATH_ID_KEYS = {"albums": "albumId", "images": "imageId"}
+
 
 @dataclass
 class World:
-    """A MOC of the fuzzing user with a file and a parts list; rebuilt when a request has removed any of it."""
+    """A MOC of the fuzzing user with a file, a parts list and a linked gallery image; rebuilt when a request has
+    removed any of it."""
 
     api: APIClient
     ids: dict[str, str] = field(default_factory=dict)
@@ -77,22 +83,47 @@ class World:
         )
         assert response.status_code == 201, response.content
         moc = response.json()["data"]
+        image = GalleryImageFactory(user_id=USER)  # a processed image of the user's, linked to the MOC (M14-M16)
+        linked = self.api.post(
+            f"/api/mocs/{moc['id']}/gallery-images", {"galleryImageId": str(image.pk)}, format="json"
+        )
+        assert linked.status_code == 201, linked.content
+        album = GalleryAlbumFactory(user_id=USER, cover_image=image)  # with one image of its own (G9-G14)
+        GalleryImageFactory(user_id=USER, album=album)
         self.ids = {
             "id": moc["id"],
             "mocId": moc["id"],
             "fileId": moc["files"][0]["id"],
             "plId": moc["partsLists"][0]["id"],
+            "galleryImageId": str(image.pk),
+            "imageId": str(image.pk),  # G4-G8 (G7's flag by the owner is allowed; a second one is the 409)
+            "albumId": str(album.pk),
+            "coverImageId": str(image.pk),
         }
         self.stale = False
 
     def check(self) -> None:
-        """After a write: rebuild before the next request if it removed any of the objects (a delete, or a
-        finalize that drops a file)."""
+        """After a write: rebuild before the next request if it removed any of the objects (a delete, a finalize
+        that drops a file, an unlink)."""
         response = self.api.get(f"/api/mocs/{self.ids['id']}")
         moc = response.json()["data"] if response.status_code == 200 else {}
         files = {item["id"] for item in moc.get("files", [])}
         parts_lists = {item["id"] for item in moc.get("partsLists", [])}
-        self.stale = self.ids["fileId"] not in files or self.ids["plId"] not in parts_lists
+        linked = {item["galleryImageId"] for item in moc.get("images", []) if item["source"] == "gallery"}
+        self.stale = (
+            self.ids["fileId"] not in files
+            or self.ids["plId"] not in parts_lists
+            or self.ids["galleryImageId"] not in linked
+            or not GalleryAlbum.objects.filter(pk=self.ids["albumId"]).exists()
+        )
+
+    def path_parameters(self, parameters: dict[str, Any], path: str) -> dict[str, Any]:
+        """The path's ids pointing at real objects; `{id}` names the resource of the path's first segment."""
+        named = self.substitute(parameters)
+        owner_key = PATH_ID_KEYS.get(path.split("/")[2])
+        if owner_key and "id" in named:
+            named["id"] = self.ids[owner_key]
+        return named
 
     def substitute(self, value: Any) -> Any:
         """`value` with every key named like a real object's id pointing at that object."""
@@ -163,7 +194,11 @@ def test_operation_conforms_to_the_document(label, world, token_for):
     headers = {"Authorization": f"Bearer {token_for(USER)}"}
     statuses: Counter[int] = Counter()
     real_requests = 0
-    names_objects = "{" in path or operation.body  # path ids, or a body that may name one (`mocId`, `fileId`)
+    # Path ids, or a body or query parameter that may name one (`mocId`, `fileId`, `albumId`).
+    query_names = [
+        p["name"] for p in DOCUMENT["paths"][path][method.lower()].get("parameters", []) if p["in"] == "query"
+    ]
+    names_objects = "{" in path or operation.body or any(name.endswith("Id") for name in query_names)
     moc_write = takes_moc_write(label)
 
     cases = st.one_of(
@@ -186,7 +221,9 @@ def test_operation_conforms_to_the_document(label, world, token_for):
         if use_real_ids and names_objects:
             if world.stale:
                 world.build()
-            case.path_parameters = world.substitute(case.path_parameters)
+            case.path_parameters = world.path_parameters(case.path_parameters, path)
+            if isinstance(case.query, dict):
+                case.query = world.substitute(case.query)
             if isinstance(case.body, dict | list):
                 case.body = world.substitute(case.body)
             if moc_write:

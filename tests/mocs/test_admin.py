@@ -4,7 +4,6 @@ services (cache bump, search index, storage)."""
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 
 from lego_api.core import search as core_search
@@ -13,14 +12,6 @@ from mocs.models import Moc, MocPartsList, PartsListStatus
 from tests.factories import MocFactory, MocFileFactory, MocPartFactory, MocPartsListFactory, SetFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff() -> Client:
-    user = get_user_model().objects.create_superuser("admin", "admin@example.com", "not-used")
-    browser = Client()
-    browser.force_login(user)
-    return browser
 
 
 def test_anonymous_is_sent_to_the_login_page():

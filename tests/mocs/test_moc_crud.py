@@ -10,8 +10,15 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from mocs.models import Moc, MocFile, MocPartsList
-from tests.factories import MocFactory, MocFileFactory, MocPartFactory, MocPartsListFactory, SetFactory
+from mocs.models import Moc, MocFile, MocGalleryImage, MocPartsList
+from tests.factories import (
+    GalleryImageFactory,
+    MocFactory,
+    MocFileFactory,
+    MocPartFactory,
+    MocPartsListFactory,
+    SetFactory,
+)
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -407,16 +414,18 @@ def test_owner_gets_the_detail(api, moc):
 
 
 def test_detail_query_count_does_not_grow(owner, api, django_assert_max_num_queries):
-    """The MOC, its files and its parts lists: three queries, with 1 or 50 of each."""
+    """The MOC, its files, its parts lists and its linked gallery images: four queries, with 1 or 50 of each."""
     api.get("/api/mocs")  # the caller's first request also records their profile
     for count in (1, 50):
         moc = MocFactory(user_id=owner)
         for _ in range(count):
             MocFileFactory(moc=moc)
             MocPartFactory(parts_list__moc=moc)
-        with django_assert_max_num_queries(3):
+            MocGalleryImage.objects.create(moc=moc, gallery_image=GalleryImageFactory(user_id=owner))
+        with django_assert_max_num_queries(4):
             data = api.get(f"/api/mocs/{moc.pk}").json()["data"]
         assert len(data["files"]) == count and len(data["partsLists"]) == count
+        assert len([ref for ref in data["images"] if ref["source"] == "gallery"]) == count
 
 
 # --- M5 update ----------------------------------------------------------------------------------------------------------

@@ -379,7 +379,7 @@ def test_reindex_batches_of_500(owner):
 
 def test_reindex_of_an_index_no_app_provides_yet_says_so():
     out = StringIO()
-    call_command("reindex", "--index", "gallery", stdout=out)
+    call_command("reindex", "--index", "wishlist", stdout=out)
     assert "not available yet" in out.getvalue()
 
 

@@ -96,26 +96,28 @@ def generate(size: tuple[int, int], seed: int):
     return ImageChops.add(image, fine, offset=-4)  # 0..7 - 4
 
 
-def inputs() -> list[tuple[str, Path]]:
+def input_file(seed: int, size: tuple[int, int], fmt: str) -> Path:
+    """The seeded input of this size and format, generated into the cache the first time it is asked for."""
     from PIL import Image
 
     CACHE.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for seed, (name, size, fmt) in enumerate(INPUTS, start=1):
-        path = CACHE / f"photo-{size[0]}x{size[1]}-seed{seed}.{fmt}"
-        if not path.exists():
-            print(f"generating {path.relative_to(ROOT)} ...", flush=True)
-            image = generate(size, seed)
-            partial = path.with_suffix(".partial")
-            if fmt == "jpeg":
-                exif = Image.Exif()
-                exif[0x010F], exif[0x0112] = "Bench camera", 1  # a camera's EXIF, upright
-                image.save(partial, "JPEG", quality=90, exif=exif)
-            else:
-                image.save(partial, "PNG")
-            partial.rename(path)
-        paths.append((name, path))
-    return paths
+    path = CACHE / f"photo-{size[0]}x{size[1]}-seed{seed}.{fmt}"
+    if not path.exists():
+        print(f"generating {path.relative_to(ROOT)} ...", flush=True)
+        image = generate(size, seed)
+        partial = path.with_suffix(".partial")
+        if fmt == "jpeg":
+            exif = Image.Exif()
+            exif[0x010F], exif[0x0112] = "Bench camera", 1  # a camera's EXIF, upright
+            image.save(partial, "JPEG", quality=90, exif=exif)
+        else:
+            image.save(partial, "PNG")
+        partial.rename(path)
+    return path
+
+
+def inputs() -> list[tuple[str, Path]]:
+    return [(name, input_file(seed, size, fmt)) for seed, (name, size, fmt) in enumerate(INPUTS, start=1)]
 
 
 # --- Python workers -------------------------------------------------------------------------------------------------

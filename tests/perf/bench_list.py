@@ -12,10 +12,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -24,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.perf.services import start_bench_services  # noqa: E402
+from tests.perf.services import bench_session, start_bench_services  # noqa: E402
 
 CALLER = "bench-caller"
 CALLER_ROWS = 10_000
@@ -108,25 +106,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200, help="requests per scenario (default 200)")
     args = parser.parse_args()
 
-    root = Path(tempfile.mkdtemp(prefix="lego-bench-list-"))
-    started: list = []
-    try:
-        began = time.perf_counter()
-        started = start_services(root)
-        print(f"services started in {time.perf_counter() - began:.1f} s")
-
-        import django
-
-        django.setup()
-        from django.core.management import call_command
+    with bench_session("lego-bench-list-", start_services):
         from django.test import Client
-        from django.test.utils import setup_test_environment
 
         from lego_api.core.cache import bump
         from lego_api.core.jwt_keys import mint_local_token
 
-        setup_test_environment()
-        call_command("migrate", verbosity=0)
         print(f"loaded {CALLER_ROWS + OTHER_ROWS:,} rows ({CALLER_ROWS:,} the caller's) in {load_rows():.1f} s")
 
         client = Client(HTTP_AUTHORIZATION=f"Bearer {mint_local_token(CALLER)}")
@@ -151,11 +136,6 @@ def main() -> None:
         for path in paths:
             ratio = statistics.median(timings[(path, "MISS")]) / statistics.median(timings[(path, "HIT")])
             print(f"speed-up of a hit, {path}: {ratio:.1f}x (median)")
-    finally:
-        from tools import devstack
-
-        devstack.stop_all(started)  # before removing their data directory (also registered at exit)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,12 @@ variables (with the benchmark's settings) exported before Django reads the setti
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 
@@ -45,3 +49,31 @@ def start_bench_services(
         }
     )
     return started
+
+
+@contextlib.contextmanager
+def bench_session(prefix: str, start: Callable[[Path], list]) -> Iterator[list]:
+    """A benchmark's run: `start(root)` (e.g. `start_bench_services`) in a new temporary directory, timed, then Django
+    set up in the test environment and migrated; afterwards the services stopped and the directory removed, whatever
+    the benchmark raised. Yields the started services."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    started: list = []
+    try:
+        began = time.perf_counter()
+        started = start(root)
+        print(f"services started in {time.perf_counter() - began:.1f} s")
+
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.test.utils import setup_test_environment
+
+        setup_test_environment()
+        call_command("migrate", verbosity=0)
+        yield started
+    finally:
+        from tools import devstack
+
+        devstack.stop_all(started)  # before removing their data directory (also registered at exit)
+        shutil.rmtree(root, ignore_errors=True)
