@@ -124,3 +124,12 @@ def storage_mode(request, tmp_path):
 
     with file_system_storage(tmp_path / "media"):
         yield request.param
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Time stands still for the Redis breaker and the cache-debt check (`tests.helpers.ManualClock`): the debt check
+    then runs on a test's first request only, so query counts do not depend on how long the test takes."""
+    from tests.helpers import ManualClock
+
+    return ManualClock.installed(monkeypatch)

@@ -26,14 +26,9 @@ from lego_api.core.models import CacheDebt
 from lego_api.core.redis_breaker import OPEN_SECONDS, BreakerConnectionMixin, CircuitOpen, breaker
 from mocs.models import Moc
 from tests.factories import MocFactory
-from tests.helpers import ManualClock, failing_insert
+from tests.helpers import failing_insert
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def clock(monkeypatch) -> ManualClock:
-    return ManualClock.installed(monkeypatch)
 
 
 @pytest.fixture

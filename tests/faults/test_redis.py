@@ -19,17 +19,12 @@ from lego_api.core.redis_breaker import breaker
 from mocs.models import Moc
 from tests.factories import GalleryImageFactory
 from tests.gallery.conftest import photo_bytes
-from tests.helpers import ManualClock, assert_error
+from tests.helpers import assert_error
 
 # Writes must commit for their after-commit bumps (and debts) to run, as in production.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 NEW_MOC = {"type": "moc", "title": "Old title", "author": "Jane", "partsCount": 10, "theme": "City", "setNumber": "M-1"}
-
-
-@pytest.fixture
-def clock(monkeypatch) -> ManualClock:
-    return ManualClock.installed(monkeypatch)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from lego_api.core.search import index_documents
 from tests.core.test_images import encode, photo
 from tests.factories import GalleryAlbumFactory, GalleryImageFactory
-from tests.helpers import ManualClock
 
 
 def photo_bytes(fmt: str = "JPEG", size: tuple[int, int] = (640, 480), **params) -> bytes:
@@ -49,9 +48,3 @@ def image(owner):
 def album(owner):
     """An album of `owner`'s."""
     return GalleryAlbumFactory(user_id=owner)
-
-
-@pytest.fixture
-def clock(monkeypatch) -> ManualClock:
-    """Time stands still for the cache-debt check, so that it runs on a test's first request only (query counts)."""
-    return ManualClock.installed(monkeypatch)

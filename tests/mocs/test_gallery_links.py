@@ -16,7 +16,7 @@ from lego_api.core.cache import bump, get_versions
 from mocs.models import Moc, MocFileType, MocGalleryAlbum, MocGalleryImage
 from tests.factories import GalleryAlbumFactory, GalleryImageFactory, MocFactory, MocFileFactory
 from tests.gallery.test_images_api import IMAGE_KEYS
-from tests.helpers import ManualClock, assert_error
+from tests.helpers import assert_error
 from tests.mocs.test_races import assert_one_winner, clients, race, row_locked  # noqa: F401 (clients: a fixture)
 
 pytestmark = pytest.mark.django_db
@@ -45,11 +45,6 @@ def link(api, moc, image) -> dict:
 @pytest.fixture
 def image(owner) -> GalleryImage:
     return GalleryImageFactory(user_id=owner)
-
-
-@pytest.fixture
-def clock(monkeypatch) -> ManualClock:
-    return ManualClock.installed(monkeypatch)
 
 
 # --- M14 --------------------------------------------------------------------------------------------------------------

@@ -204,7 +204,7 @@ def test_list_with_search_uses_the_search_service(api, django_capture_on_commit_
     assert [m["title"] for m in response.json()["data"]] == ["Espresso Truck Unique"]
 
 
-def test_list_query_count_does_not_grow(owner, api, django_assert_max_num_queries):
+def test_list_query_count_does_not_grow(owner, api, clock, django_assert_max_num_queries):
     """A COUNT and one page query, whatever the number of rows, files and parts lists."""
 
     def populate(count: int) -> None:
@@ -413,7 +413,7 @@ def test_owner_gets_the_detail(api, moc):
     assert [p["id"] for p in data["partsLists"]] == [str(parts_list.pk)]
 
 
-def test_detail_query_count_does_not_grow(owner, api, django_assert_max_num_queries):
+def test_detail_query_count_does_not_grow(owner, api, clock, django_assert_max_num_queries):
     """The MOC, its files, its parts lists and its linked gallery images: four queries, with 1 or 50 of each."""
     api.get("/api/mocs")  # the caller's first request also records their profile
     for count in (1, 50):

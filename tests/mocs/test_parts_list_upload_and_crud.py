@@ -746,7 +746,7 @@ def test_last_page_and_past_the_end(api, moc, long_list):
     assert (beyond["data"], beyond["total"]) == ([], 250)
 
 
-def test_limit_up_to_1000(api, moc, long_list, django_assert_max_num_queries):
+def test_limit_up_to_1000(api, moc, long_list, clock, django_assert_max_num_queries):
     api.get(lists_url(moc))  # the caller's first request also creates their profile row
     # The MOC, the list, the count and the page, however many parts.
     with django_assert_max_num_queries(4):
