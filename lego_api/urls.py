@@ -18,6 +18,8 @@ urlpatterns = [
     route("api/schema", SpectacularAPIView.as_view(), "schema"),
     route("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), "swagger-ui"),
     re_path(r"^api/", include("mocs.urls")),
+    re_path(r"^api/", include("profiles.urls")),
+    re_path(r"^api/", include("wishlist.urls")),
     re_path(rf"^{settings.ADMIN_URL}", admin.site.urls),
 ]
 

@@ -5,10 +5,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
 
 from lego_api.core.casing import to_camel
+
+# Response headers of the cached GET routes (SPEC §6.1 `X-Cache`) and of those that may search (§6.2).
+CACHE_HEADERS = [
+    OpenApiParameter("X-Cache", OpenApiTypes.STR, OpenApiParameter.HEADER, response=True, enum=["HIT", "MISS"])
+]
+SEARCH_HEADERS = [
+    *CACHE_HEADERS,
+    OpenApiParameter(
+        "X-Search-Backend",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        response=True,
+        enum=["opensearch", "postgres"],
+        description="Which backend answered, when a search text was given.",
+    ),
+]
 
 
 def _camelize_schema(node: Any) -> Any:

@@ -15,13 +15,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lego_api.core.cache import CachedResult, cached_success
-from lego_api.core.pagination import page_meta
 from lego_api.core.query import query_int, query_text
-from lego_api.core.schema import envelope
+from lego_api.core.schema import CACHE_HEADERS, SEARCH_HEADERS, envelope
 from lego_api.core.viewsets import OwnedViewSet, ResponseCache
 from mocs.filters import MocFilter
 from mocs.models import Moc
-from mocs.search import search_mocs
+from mocs.search import SearchResult, search_mocs
 from mocs.serializers import MocDeletedSerializer, MocDetailSerializer, MocSerializer, MocWriteSerializer
 from mocs.serializers.stats import (
     CategoryCountSerializer,
@@ -38,20 +37,6 @@ MOC_CACHE = ResponseCache(
 STATS_TTL = 300
 SEARCH_MAX_LENGTH = 200
 
-CACHE_HEADERS = [
-    OpenApiParameter("X-Cache", OpenApiTypes.STR, OpenApiParameter.HEADER, response=True, enum=["HIT", "MISS"])
-]
-SEARCH_HEADERS = [
-    *CACHE_HEADERS,
-    OpenApiParameter(
-        "X-Search-Backend",
-        OpenApiTypes.STR,
-        OpenApiParameter.HEADER,
-        response=True,
-        enum=["opensearch", "postgres"],
-        description="Which backend answered, when a search text was given.",
-    ),
-]
 DELETED = envelope(MocDeletedSerializer, message=True, name="MocDeletedEnvelope")
 
 
@@ -116,20 +101,14 @@ class MocViewSet(OwnedViewSet):
         params["tag"] = params["tag"] and params["tag"].lower()  # tags are stored lower-cased (SPEC §1.4)
         return params
 
-    def search_page(self, params: dict[str, Any]) -> CachedResult:
-        page, limit = params["page"], params["limit"]
-        result = search_mocs(
+    def search_rows(self, params: dict[str, Any], *, offset: int, limit: int) -> SearchResult[Moc]:
+        return search_mocs(
             user_id=self.request.user.id,
             q=params["search"],
             moc_type=params["type"],
             tag=params["tag"],
-            offset=(page - 1) * limit,
+            offset=offset,
             limit=limit,
-        )
-        return CachedResult(
-            data=self.get_serializer(result.rows, many=True).data,
-            meta=page_meta(result.total, page, limit),
-            headers={"X-Search-Backend": result.backend},
         )
 
     def perform_create(self, payload: MocWriteSerializer) -> Moc:

@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,12 +53,15 @@ LABELS = sorted(f"{method.upper()} {path}" for path, item in DOCUMENT["paths"].i
 
 @dataclass
 class World:
-    """A MOC of the fuzzing user with a file and a parts list; rebuilt when a request has removed any of it."""
+    """A MOC of the fuzzing user with a file and a parts list, and a wishlist item; rebuilt when a request has
+    removed any of it."""
 
     api: APIClient
     ids: dict[str, str] = field(default_factory=dict)
+    wishlist_ids: dict[str, str] = field(default_factory=dict)
     stale: bool = True
     _titles: itertools.count = field(default_factory=itertools.count)
+    _user_path_ids: Iterator[str] = field(default_factory=lambda: itertools.cycle([USER, "me"]))
 
     def build(self) -> None:
         response = self.api.post(
@@ -83,6 +87,9 @@ class World:
             "fileId": moc["files"][0]["id"],
             "plId": moc["partsLists"][0]["id"],
         }
+        item = self.api.post("/api/wishlist", {"title": "Fuzzed wish", "category": "Fuzz"}, format="json")
+        assert item.status_code == 201, item.content
+        self.wishlist_ids = {"id": item.json()["data"]["id"]}
         self.stale = False
 
     def check(self) -> None:
@@ -93,13 +100,21 @@ class World:
         files = {item["id"] for item in moc.get("files", [])}
         parts_lists = {item["id"] for item in moc.get("partsLists", [])}
         self.stale = self.ids["fileId"] not in files or self.ids["plId"] not in parts_lists
+        self.stale |= self.api.get(f"/api/wishlist/{self.wishlist_ids['id']}").status_code != 200
 
-    def substitute(self, value: Any) -> Any:
-        """`value` with every key named like a real object's id pointing at that object."""
+    def ids_for(self, path: str) -> dict[str, str]:
+        """The real objects a path's ids name: the caller under /api/users (its sub and `me` in turn), the wishlist
+        item under /api/wishlist, else the MOC's."""
+        if path.startswith("/api/users"):
+            return {"id": next(self._user_path_ids)}
+        return self.wishlist_ids if path.startswith("/api/wishlist") else self.ids
+
+    def substitute(self, value: Any, ids: dict[str, str]) -> Any:
+        """`value` with every key named like a real object's id (in `ids`) pointing at that object."""
         if isinstance(value, dict):
-            return {key: self.ids.get(key) or self.substitute(item) for key, item in value.items()}
+            return {key: ids.get(key) or self.substitute(item, ids) for key, item in value.items()}
         if isinstance(value, list):
-            return [self.substitute(item) for item in value]
+            return [self.substitute(item, ids) for item in value]
         return value
 
 
@@ -138,6 +153,15 @@ def complete_moc_write(body: Any) -> Any:
 
 def _upload(name: str, content: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type="application/octet-stream")
+
+
+@pytest.fixture(autouse=True)
+def identity_provider(request, services) -> None:
+    """A Cognito pool (moto) that knows the fuzzing user, so that U1/U2 answer from it (the harness's default pool
+    does not exist: U2 would be 503)."""
+    from tests.profiles.cognito import CognitoPool
+
+    CognitoPool.create(request.getfixturevalue("settings")).add_user(USER, email="fuzz@example.com", name="Fuzz User")
 
 
 @pytest.fixture
@@ -186,9 +210,10 @@ def test_operation_conforms_to_the_document(label, world, token_for):
         if use_real_ids and names_objects:
             if world.stale:
                 world.build()
-            case.path_parameters = world.substitute(case.path_parameters)
+            ids = world.ids_for(path)
+            case.path_parameters = world.substitute(case.path_parameters, ids)
             if isinstance(case.body, dict | list):
-                case.body = world.substitute(case.body)
+                case.body = world.substitute(case.body, ids)
             if moc_write:
                 case.body = complete_moc_write(case.body)
             real_requests += 1

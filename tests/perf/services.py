@@ -3,8 +3,12 @@ variables (with the benchmark's settings) exported before Django reads the setti
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 
@@ -45,3 +49,30 @@ def start_bench_services(
         }
     )
     return started
+
+
+@contextlib.contextmanager
+def migrated_bench(prefix: str, start: Callable[[Path], list]) -> Iterator[Path]:
+    """Services started by `start(root)` in a new temporary directory, Django set up as a test run has it and the
+    database migrated, for the block; then the services stopped and the directory removed."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    started: list = []
+    try:
+        began = time.perf_counter()
+        started = start(root)
+        print(f"services started in {time.perf_counter() - began:.1f} s")
+
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.test.utils import setup_test_environment
+
+        setup_test_environment()
+        call_command("migrate", verbosity=0)
+        yield root
+    finally:
+        from tools import devstack
+
+        devstack.stop_all(started)  # before removing their data directory (also registered at exit)
+        shutil.rmtree(root, ignore_errors=True)
