@@ -95,6 +95,8 @@ bench: venv
 	$(PY) tests/perf/bench_redis_fault.py
 	$(PY) tests/perf/bench_gallery_list.py
 	$(PY) tests/perf/bench_gallery_upload.py
+	$(PY) tests/perf/bench_wishlist.py
+	$(PY) tests/perf/bench_profile.py
 	$(PY) tests/perf/bench_coldstart.py
 	$(PY) tests/perf/bench_coldstart.py --restore
 	$(MAKE) --no-print-directory bench-images

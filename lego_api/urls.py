@@ -19,6 +19,8 @@ urlpatterns = [
     route("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), "swagger-ui"),
     re_path(r"^api/", include("mocs.urls")),
     re_path(r"^api/", include("gallery.urls")),
+    re_path(r"^api/", include("profiles.urls")),
+    re_path(r"^api/", include("wishlist.urls")),
     re_path(rf"^{settings.ADMIN_URL}", admin.site.urls),
 ]
 

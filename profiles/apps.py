@@ -15,8 +15,11 @@ class ProfilesConfig(AppConfig):
         from lego_api.core.authentication import register_authenticated_hook
         from lego_api.core.cache import register_family
         from lego_api.core.errors import register_conflict
+        from lego_api.core.orphans import register_key_prefix
+        from profiles.avatars import KEY_PREFIX, avatar_referenced_keys
         from profiles.services import profile_mirror
 
         register_family("profile")
         register_authenticated_hook(profile_mirror)
         register_conflict(USER_ID_CONSTRAINT, PROFILE_EXISTS)
+        register_key_prefix(KEY_PREFIX, avatar_referenced_keys)

@@ -29,12 +29,12 @@ from gallery.serializers.images import (
 )
 from gallery.services.flags import flag_create, flag_create_by_reference
 from gallery.services.images import IMAGE_LABEL, image_delete, image_update, image_upload
-from lego_api.core.cache import CachedResult
 from lego_api.core.envelope import success
 from lego_api.core.exceptions import ValidationFailed
 from lego_api.core.query import query_params
 from lego_api.core.ratelimit import UPLOAD, limit_category
 from lego_api.core.schema import CACHE_HEADERS, SEARCH_HEADERS, envelope, update_operations
+from lego_api.core.search import SearchResult
 from lego_api.core.uploads import FilePartsParser, check_part, form_fields, one_file_part
 from lego_api.core.viewsets import OwnedViewSet, ResponseCache
 
@@ -114,18 +114,16 @@ class GalleryImageViewSet(OwnedViewSet):
 
     # --- Reads --------------------------------------------------------------------------------------------------
 
-    def search_page(self, params: dict[str, Any]) -> CachedResult:
-        page, limit = params["page"], params["limit"]
-        result = search_images(
+    def search_rows(self, params: dict[str, Any], *, offset: int, limit: int) -> SearchResult[GalleryImage]:
+        return search_images(
             user_id=self.request.user.id,
             q=params["search"],
             album_id=params["albumId"],
             tag=params["tag"],
             flagged=params["flagged"],
-            offset=(page - 1) * limit,
+            offset=offset,
             limit=limit,
         )
-        return self.search_result_page(result, page=page, limit=limit)
 
     @extend_schema(
         operation_id="images_search",

@@ -241,11 +241,13 @@ def reset_fault_state() -> None:
 @dataclass(frozen=True)
 class CachedResult:
     """A GET result as cached: `data`, the list meta (`total`, `page`, `limit`, `totalPages`) and the response
-    headers that describe how it was computed (`X-Search-Backend`)."""
+    headers that describe how it was computed (`X-Search-Backend`). `cacheable=False` serves a degraded answer (one
+    computed without a failing dependency, e.g. a profile without Cognito) without storing it."""
 
     data: Any
     meta: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    cacheable: bool = True
 
 
 def cache_get(key: str, *, owner: str) -> CachedResult | None:
@@ -304,8 +306,9 @@ def cached_result(
 ) -> tuple[CachedResult, bool]:
     """The cached result for this user and key, else `compute()` (stored for `ttl` seconds): `(result, hit)`.
 
-    `compute` raises for anything but a success, so errors are never stored. Without a working cache the result
-    is simply computed (degraded, SPEC §6.1). An unregistered family raises UnknownCacheFamily, cache or not.
+    `compute` raises for anything but a success, so errors are never stored; nor is a result it marks not
+    `cacheable`. Without a working cache the result is simply computed (degraded, SPEC §6.1). An unregistered
+    family raises UnknownCacheFamily, cache or not.
     """
     _check_families(families)
     if user_id in users_with_debts():
@@ -320,7 +323,8 @@ def cached_result(
     if found is not None:
         return found, True
     result = compute()
-    cache_set(key, owner=user_id, data=result.data, meta=result.meta, headers=result.headers, ttl=ttl)
+    if result.cacheable:
+        cache_set(key, owner=user_id, data=result.data, meta=result.meta, headers=result.headers, ttl=ttl)
     return result, False
 
 

@@ -133,6 +133,8 @@ def to_api_error(exc: BaseException, context: dict | None = None) -> api.ApiErro
 
 
 def log_unexpected(exc: BaseException, request: HttpRequest | None) -> None:
+    if isinstance(exc, api.ServiceUnavailable):
+        return  # a dependency a route reports as down (e.g. Cognito for U2): expected, and logged where it is raised
     logger.error(
         "unhandled exception",
         exc_info=(type(exc), exc, exc.__traceback__),

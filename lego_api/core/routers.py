@@ -1,7 +1,8 @@
 """The router every app mounts its API with: DRF's SimpleRouter under the SPEC §1.6 path rules.
 
 - ids in paths match UUIDs only (`{id}`, and `{file_id}`-style placeholders in an `@action`'s `url_path`), so a
-  malformed id is an unknown route (404 `Route not found`);
+  malformed id is an unknown route (404 `Route not found`); `{id:text}` takes any one segment instead (SPEC §1.6's
+  exception, `users/{id:text}`: the view decides what it names);
 - every path takes an optional trailing slash, with no redirect;
 - literal segments come before ids (`mocs/search` before `mocs/{id}`), whatever the registration order;
 - a method a path does not serve is 405 with `Allow` (DRF's view answers it from the methods it binds).

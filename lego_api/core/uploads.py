@@ -44,6 +44,7 @@ MSG_UNEXPECTED_FIELD = "Unexpected file field"
 MSG_ONE_FILE_ONLY = "Only one file can be uploaded"
 MSG_TOO_MANY_FILES = "At most {count} files per request"
 MSG_TOTAL_TOO_LARGE = "Files too large (max {mb} MB in total)"
+WEBP_MIME_TYPE = "image/webp"
 # S3 DeleteObjects takes 1000 keys; the deletion task's argument list is kept to that (SPEC §7.3).
 DELETE_BATCH = 1000
 
@@ -177,6 +178,11 @@ class ObjectWrites:
         """Write a checked file's object, with the type and name it is served with (SPEC §5.3)."""
         self.keys.append(key)  # first: a write that fails part-way may still leave the object behind
         storage.save_bytes(key, data, content_type=checked.mime_type, filename=checked.filename)
+
+    def save_webp(self, key: str, data: bytes) -> None:
+        """Write an image the API re-encoded (SPEC §5.5), served inline as image/webp (§5.3)."""
+        self.keys.append(key)
+        storage.save_bytes(key, data, content_type=WEBP_MIME_TYPE)
 
     def undo(self, *, since: int = 0) -> None:
         """Delete what was written (from the `since`-th write on). A failure here only leaves objects for the orphan

@@ -16,7 +16,7 @@ A resource states what it is, and the viewset does the rest:
 - **Methods:** GET list, POST create (201), GET retrieve, PATCH and PUT (both partial, SPEC §1.6), DELETE (200
   `{id}`); each write answers the success envelope with `{Label} created|updated|deleted successfully`.
 - **Cache:** list and retrieve go through the response cache (SPEC §6.1) under the resource's key names; with a
-  search text (the filterset's `search`), the list is `search_page()`'s answer under the search key. A resource
+  search text (the filterset's `search`), the list is the page of `search_rows()` under the search key. A resource
   without a search key (albums) filters by the text like by any other filter, under the list key.
 - **Writes:** `perform_create`, `perform_update` and `perform_destroy` each make one service call; the service owns
   the after-commit effects (cache bump, search index, storage deletes).
@@ -163,17 +163,20 @@ class OwnedViewSet(GenericViewSet):
         return self.cached(self.cache.list, ttl=self.cache.list_ttl, params=params, compute=compute)
 
     def search_page(self, params: dict[str, Any]) -> CachedResult:
-        """The list's page for a search text (`params` as `list_params` made them, plus `page` and `limit`)."""
-        raise NotImplementedError(f"{type(self).__name__} has a search filter but no search_page()")
-
-    def search_result_page(self, result: SearchResult, *, page: int, limit: int) -> CachedResult:
-        """A search's rows as the list answers them: through the output serializer, with the page meta and
-        `X-Search-Backend` (SPEC §6.2)."""
+        """The list's page for a search text (`params` as `list_params` made them, plus `page` and `limit`): the rows
+        `search_rows` finds, with the page meta and `X-Search-Backend`."""
+        page, limit = params["page"], params["limit"]
+        result = self.search_rows(params, offset=(page - 1) * limit, limit=limit)
         return CachedResult(
             data=self.get_serializer(result.rows, many=True).data,
             meta=page_meta(result.total, page, limit),
             headers={"X-Search-Backend": result.backend},
         )
+
+    def search_rows(self, params: dict[str, Any], *, offset: int, limit: int) -> SearchResult:
+        """The caller's rows matching `params["search"]` and the other filters, `[offset, offset+limit)`: the
+        resource's search (`lego_api.core.search.search` on its index)."""
+        raise NotImplementedError(f"{type(self).__name__} has a search filter but no search_rows()")
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.cached(

@@ -20,7 +20,7 @@ from lego_api.core.schema import CACHE_HEADERS, SEARCH_HEADERS, envelope, update
 from lego_api.core.viewsets import OwnedViewSet, ResponseCache
 from mocs.filters import MocFilter
 from mocs.models import Moc
-from mocs.search import search_mocs
+from mocs.search import SearchResult, search_mocs
 from mocs.serializers import MocDeletedSerializer, MocDetailSerializer, MocSerializer, MocWriteSerializer
 from mocs.serializers.stats import (
     CategoryCountSerializer,
@@ -88,17 +88,15 @@ class MocViewSet(OwnedViewSet):
             return moc_detail_queryset()  # files and parts lists in one query each, however many there are
         return super().get_queryset()
 
-    def search_page(self, params: dict[str, Any]) -> CachedResult:
-        page, limit = params["page"], params["limit"]
-        result = search_mocs(
+    def search_rows(self, params: dict[str, Any], *, offset: int, limit: int) -> SearchResult[Moc]:
+        return search_mocs(
             user_id=self.request.user.id,
             q=params["search"],
             moc_type=params["type"],
             tag=params["tag"],
-            offset=(page - 1) * limit,
+            offset=offset,
             limit=limit,
         )
-        return self.search_result_page(result, page=page, limit=limit)
 
     def perform_create(self, payload: MocWriteSerializer) -> Moc:
         return moc_create(user_id=self.request.user.id, data=payload.validated_data)

@@ -208,6 +208,22 @@ def test_a_failing_commit_deletes_the_objects_written():
     assert not MocFile.objects.filter(moc_id=missing_moc).exists()
 
 
+def test_a_re_encoded_image_is_stored_inline_as_webp_and_undone_with_its_upload():
+    """`save_webp`: what the image pipeline produced is written as image/webp (served inline, SPEC §5.3), and an
+    upload that fails after writing it deletes it like any other object."""
+    kept, undone = f"tests/{uuid.uuid4()}/kept.webp", f"tests/{uuid.uuid4()}/undone.webp"
+    webp = image_bytes("WEBP")
+    with undo_on_failure() as writes:
+        writes.save_webp(kept, webp)
+    with pytest.raises(Conflict), undo_on_failure() as writes:
+        writes.save_webp(undone, webp)
+        assert storage.head(undone) is not None
+        raise Conflict("a later step refused the upload")
+    assert storage.head(kept) == storage.ObjectInfo(size=len(webp), content_type="image/webp")
+    assert storage.head(undone) is None
+    storage.delete_keys([kept])
+
+
 @pytest.mark.django_db(transaction=True)
 def test_store_each_undoes_only_the_file_that_failed():
     moc = MocFactory(user_id="tester")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+import django_filters
 import pytest
 from django.urls import include, re_path
 from rest_framework import serializers
@@ -16,7 +17,9 @@ from rest_framework.views import APIView
 
 from lego_api.core.envelope import success
 from lego_api.core.ownership import forbidden_message, not_found_message
+from lego_api.core.query import TextFilter
 from lego_api.core.routers import Router, literal_first
+from lego_api.core.search import SearchResult
 from lego_api.core.viewsets import OwnedViewSet, ResponseCache
 from lego_api.urls import handler400, handler403, handler404, handler500  # noqa: F401 - the envelope for a 404
 from mocs.models import Moc
@@ -69,6 +72,30 @@ class ProbeViewSet(OwnedViewSet):
         return success({"route": "copy", "copyId": copy_id})
 
 
+class SearchingProbeFilter(django_filters.FilterSet):
+    search = TextFilter(method="answered_by_search_rows", max_length=200)
+
+    class Meta:
+        model = Moc
+        fields = ["search"]
+
+    def answered_by_search_rows(self, queryset, name, value):
+        return queryset
+
+
+class SearchingProbeViewSet(ProbeViewSet):
+    """The probe with a `search` filter: a search text lists the page of `search_rows`."""
+
+    filterset_class = SearchingProbeFilter
+    cache = ResponseCache(family="mocs", list="probes:list", search="probes:search", detail="probes:detail")
+
+    def search_rows(self, params, *, offset, limit):
+        found = list(
+            Moc.objects.filter(user_id=self.request.user.id, title__icontains=params["search"]).order_by("title")
+        )
+        return SearchResult(rows=found[offset : offset + limit], total=len(found), backend="postgres")
+
+
 class ProbeLiteralView(APIView):
     def get(self, request):
         return success({"route": "literal"})
@@ -76,6 +103,7 @@ class ProbeLiteralView(APIView):
 
 router = Router()
 router.register("probes", ProbeViewSet, basename="probe")
+router.register("searching-probes", SearchingProbeViewSet, basename="searching-probe")
 router.add("probes/literal", ProbeLiteralView.as_view(), "probe-literal")  # added after the id routes
 urlpatterns = [re_path(r"^api/", include(router.urls)), re_path(r"^", include("lego_api.urls"))]
 
@@ -99,6 +127,18 @@ def test_list_shows_only_the_callers_rows(api, owner, other_user):
     body = response.json()
     assert [row["id"] for row in body["data"]] == [str(mine.pk)]
     assert (body["total"], body["page"], body["limit"], body["totalPages"]) == (1, 1, 20, 1)
+
+
+def test_a_search_text_lists_the_page_of_search_rows_with_its_backend(api, owner):
+    for title in ("Red Truck", "Blue Truck", "Tower"):
+        probe_of(owner, title=title)
+    response = api.get("/api/searching-probes", {"search": "truck", "limit": 1, "page": 2})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert [row["title"] for row in body["data"]] == ["Red Truck"]
+    assert (body["total"], body["page"], body["limit"], body["totalPages"]) == (2, 2, 1, 2)
+    assert response["X-Search-Backend"] == "postgres"
+    assert api.get("/api/searching-probes", {"search": "truck", "limit": 1, "page": 2})["X-Cache"] == "HIT"
 
 
 @pytest.mark.parametrize("method", ["get", "patch", "put", "delete"])

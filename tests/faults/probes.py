@@ -61,22 +61,28 @@ def abandoned_connections(service: Service) -> int:
     return count
 
 
-def wait_until_settled(service: Service, owner: str, limit: float = 30.0, quiet: float = 2.0) -> None:
+def wait_until_settled(
+    service: Service, owner: str, limit: float = 30.0, quiet: float = 2.0, *, prefix: str | None = None
+) -> None:
     """Wait until the resumed S3 has finished the requests it was sent while paused (a PUT the client gave up on
     may still complete then), so that what the bucket holds afterwards is final; no-op once restarted.
 
     The client's connection closing is not the end of it: SeaweedFS's gateway hands the bytes to its filer and
     volume server inside the process, so the object can appear a moment later. So, after the abandoned connections
-    are gone, the owner's listing must also stay the same for `quiet` seconds."""
+    are gone, the owner's listing (of its MOC objects, or of `prefix`) must also stay the same for `quiet` seconds."""
+
+    def listing() -> set[str]:
+        return set(stored_keys(prefix)) if prefix else bucket_keys(owner)
+
     deadline = time.monotonic() + limit
     while abandoned_connections(service):
         assert time.monotonic() < deadline, f"{service.name} still runs abandoned requests after {limit} s"
         time.sleep(0.05)
-    listed, unchanged_since = bucket_keys(owner), time.monotonic()
+    listed, unchanged_since = listing(), time.monotonic()
     while time.monotonic() - unchanged_since < quiet:
         assert time.monotonic() < deadline, f"{service.name}'s listing still changes after {limit} s"
         time.sleep(0.1)
-        now_listed = bucket_keys(owner)
+        now_listed = listing()
         if now_listed != listed:
             listed, unchanged_since = now_listed, time.monotonic()
 

@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,13 +58,15 @@ PATH_ID_KEYS = {"albums": "albumId", "images": "imageId"}
 
 @dataclass
 class World:
-    """A MOC of the fuzzing user with a file, a parts list and a linked gallery image; rebuilt when a request has
+    """A MOC of the fuzzing user with a file, a parts list and a linked gallery image, an album, and a wishlist item;
     removed any of it."""
 
     api: APIClient
     ids: dict[str, str] = field(default_factory=dict)
+    wishlist_ids: dict[str, str] = field(default_factory=dict)
     stale: bool = True
     _titles: itertools.count = field(default_factory=itertools.count)
+    _user_path_ids: Iterator[str] = field(default_factory=lambda: itertools.cycle([USER, "me"]))
 
     def build(self) -> None:
         response = self.api.post(
@@ -100,6 +103,9 @@ class World:
             "albumId": str(album.pk),
             "coverImageId": str(image.pk),
         }
+        item = self.api.post("/api/wishlist", {"title": "Fuzzed wish", "category": "Fuzz"}, format="json")
+        assert item.status_code == 201, item.content
+        self.wishlist_ids = {"id": item.json()["data"]["id"]}
         self.stale = False
 
     def check(self) -> None:
@@ -116,21 +122,25 @@ class World:
             or self.ids["galleryImageId"] not in linked
             or not GalleryAlbum.objects.filter(pk=self.ids["albumId"]).exists()
         )
+        self.stale |= self.api.get(f"/api/wishlist/{self.wishlist_ids['id']}").status_code != 200
 
-    def path_parameters(self, parameters: dict[str, Any], path: str) -> dict[str, Any]:
-        """The path's ids pointing at real objects; `{id}` names the resource of the path's first segment."""
-        named = self.substitute(parameters)
+    def ids_for(self, path: str) -> dict[str, str]:
+        """The real objects a path's ids name: the caller under /api/users (its sub and `me` in turn), the wishlist
+        item under /api/wishlist, else the seeded objects, with `{id}` naming the resource of the path's first
+        segment (the MOC unless PATH_ID_KEYS says otherwise)."""
+        if path.startswith("/api/users"):
+            return {"id": next(self._user_path_ids)}
+        if path.startswith("/api/wishlist"):
+            return self.wishlist_ids
         owner_key = PATH_ID_KEYS.get(path.split("/")[2])
-        if owner_key and "id" in named:
-            named["id"] = self.ids[owner_key]
-        return named
+        return {**self.ids, "id": self.ids[owner_key]} if owner_key else self.ids
 
-    def substitute(self, value: Any) -> Any:
-        """`value` with every key named like a real object's id pointing at that object."""
+    def substitute(self, value: Any, ids: dict[str, str]) -> Any:
+        """`value` with every key named like a real object's id (in `ids`) pointing at that object."""
         if isinstance(value, dict):
-            return {key: self.ids.get(key) or self.substitute(item) for key, item in value.items()}
+            return {key: ids.get(key) or self.substitute(item, ids) for key, item in value.items()}
         if isinstance(value, list):
-            return [self.substitute(item) for item in value]
+            return [self.substitute(item, ids) for item in value]
         return value
 
 
@@ -169,6 +179,15 @@ def complete_moc_write(body: Any) -> Any:
 
 def _upload(name: str, content: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type="application/octet-stream")
+
+
+@pytest.fixture(autouse=True)
+def identity_provider(request, services) -> None:
+    """A Cognito pool (moto) that knows the fuzzing user, so that U1/U2 answer from it (the harness's default pool
+    does not exist: U2 would be 503)."""
+    from tests.profiles.cognito import CognitoPool
+
+    CognitoPool.create(request.getfixturevalue("settings")).add_user(USER, email="fuzz@example.com", name="Fuzz User")
 
 
 @pytest.fixture
@@ -221,11 +240,12 @@ def test_operation_conforms_to_the_document(label, world, token_for):
         if use_real_ids and names_objects:
             if world.stale:
                 world.build()
-            case.path_parameters = world.path_parameters(case.path_parameters, path)
+            ids = world.ids_for(path)
+            case.path_parameters = world.substitute(case.path_parameters, ids)
             if isinstance(case.query, dict):
-                case.query = world.substitute(case.query)
+                case.query = world.substitute(case.query, ids)
             if isinstance(case.body, dict | list):
-                case.body = world.substitute(case.body)
+                case.body = world.substitute(case.body, ids)
             if moc_write:
                 case.body = complete_moc_write(case.body)
             real_requests += 1

@@ -377,10 +377,11 @@ def test_reindex_batches_of_500(owner):
     assert search(owner, "coffee truck", limit=1).total == 501
 
 
-def test_reindex_of_an_index_no_app_provides_yet_says_so():
-    out = StringIO()
-    call_command("reindex", "--index", "wishlist", stdout=out)
-    assert "not available yet" in out.getvalue()
+def test_reindex_of_an_unknown_index_is_an_error_naming_the_indexes():
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match=r"Unknown index 'wishlists': the indexes are gallery, mocs, wishlist"):
+        call_command("reindex", "--index", "wishlists", stdout=StringIO())
 
 
 @override_settings(OPENSEARCH_URL=None)

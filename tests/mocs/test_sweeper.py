@@ -24,7 +24,6 @@ from mocs.models import Moc, MocFile, MocFileStatus, MocFileType, MocPartsList
 from mocs.services.files import files_referenced_keys
 from mocs.storage_keys import moc_file_key
 from mocs.tasks import cleanup_stale_uploads, parse_parts_list
-from profiles.keys import avatar_key
 from tests.factories import MocPartsListFactory
 from tests.helpers import file_system_storage, moc_prefix
 from tools import devstack
@@ -306,20 +305,20 @@ def test_hourly_task_deletes_old_orphans_and_nothing_outside_registered_prefixes
     moc, tmp_path, django_capture_on_commit_callbacks
 ):
     """The task itself, on the file system where an object can be made two hours old: only `mocs/` is registered
-    (the apps that write `avatars/`, `images/` and `wishlist/` register their prefixes as they land)."""
+    (an object under a folder no app registered, such as `unowned/`, is never touched)."""
     with file_system_storage(tmp_path / "media"):
         orphan, young = stored_object(moc), stored_object(moc)
         ready = file_with_object(moc, status=MocFileStatus.READY, created_at=ago(days=3))
-        avatar = avatar_key(moc.user_id)
-        storage.save_bytes(avatar, b"RIFF", content_type="image/webp")
+        unowned = f"unowned/{moc.user_id}/object.webp"
+        storage.save_bytes(unowned, b"RIFF", content_type="image/webp")
         in_progress = f"{moc_prefix(moc)}.upload-abc123"  # a write `save_bytes` has not renamed into place yet
         (tmp_path / "media" / in_progress).write_bytes(b"partial")
-        for key in (orphan, ready.file_url, avatar, in_progress):
+        for key in (orphan, ready.file_url, unowned, in_progress):
             backdate(key, hours=2)
 
         sweep(django_capture_on_commit_callbacks)
 
-        assert keys_under("") == {young, ready.file_url, avatar, in_progress}
+        assert keys_under("") == {young, ready.file_url, unowned, in_progress}
 
 
 def test_referenced_keys_are_found_by_primary_key_and_by_value(moc):
@@ -342,5 +341,5 @@ def test_prefixes_must_not_overlap_and_sweeps_stay_under_them():
     with pytest.raises(ImproperlyConfigured):
         orphans.register_key_prefix("", files_referenced_keys)
     with pytest.raises(ValueError):
-        orphans.unreferenced_objects_sweep(within="avatars/alice/")
+        orphans.unreferenced_objects_sweep(within="unowned/alice/")
     assert "mocs/" in orphans.registered_prefixes()

@@ -22,9 +22,7 @@ class Command(BaseCommand):
             raise CommandError("OPENSEARCH_URL is not set: there is no search server to index into")
         available = search.registered()
         if index and index not in available:
-            # SPEC names the gallery and wishlist indexes before their apps exist: not an error, nothing to do.
-            self.stdout.write(f"The {index} index is not available yet (no app provides it); nothing to do.")
-            return
+            raise CommandError(f"Unknown index {index!r}: the indexes are {', '.join(sorted(available))}")
         for kind in [index] if index else list(available):
             name = search.index_name(kind)
             action = "Recreating" if recreate else "Indexing into"
