@@ -1,13 +1,12 @@
 """U1's live stats (SPEC §3.12: MOCs and sets together, images, albums, wishlist items; one COUNT each) and the
 profile cache `profile:{uid}:{vP}.{vM}.{vG}.{vW}` (SPEC §6.1): a write in any of the four families is seen at once.
-Images and albums count 0 until the gallery app registers its counters (the gallery issue adds that test)."""
+Images and albums are counted through the counters the gallery app registers."""
 
 from __future__ import annotations
 
 import pytest
-from django.db import transaction
 
-from lego_api.core.cache import bump, get_versions, response_key
+from lego_api.core.cache import get_versions, response_key
 from profiles.views import PROFILE_CACHE_FAMILIES
 from tests.factories import SetFactory
 from tests.profiles.uploads import image_file
@@ -69,7 +68,7 @@ def test_stats_are_one_count_query_each(api, owner, without_cognito, django_asse
     with django_assert_max_num_queries(8) as captured:  # profile row, mirror (cached flag), the counters
         assert stats(api)["mocs"] == 1
     counting = [query["sql"] for query in captured.captured_queries if "COUNT(" in query["sql"]]
-    assert len(counting) == 2, "one COUNT per registered counter (mocs, wishlistItems)"
+    assert len(counting) == 4, "one COUNT per registered counter (mocs, images, albums, wishlistItems)"
     assert not [
         query
         for query in captured.captured_queries
@@ -101,9 +100,8 @@ def _upload_avatar(api) -> None:
     assert api.post("/api/users/me/avatar", {"avatar": image_file()}, format="multipart").status_code == 200
 
 
-def _gallery_write(owner: str) -> None:
-    with transaction.atomic():  # what a gallery write does: bump its family after commit
-        bump("gallery", owner)
+def _gallery_write(api) -> None:
+    assert api.post("/api/albums", {"title": "Harbour"}, format="json").status_code == 201
 
 
 @pytest.mark.parametrize(
@@ -111,7 +109,7 @@ def _gallery_write(owner: str) -> None:
     [
         pytest.param(lambda api, owner: create_moc(api, "Another MOC"), id="mocs"),
         pytest.param(lambda api, owner: create_wishlist_item(api, "Another item"), id="wishlist"),
-        pytest.param(lambda api, owner: _gallery_write(owner), id="gallery"),
+        pytest.param(lambda api, owner: _gallery_write(api), id="gallery"),
         pytest.param(lambda api, owner: _rename(api), id="profile-rename"),
         pytest.param(lambda api, owner: _upload_avatar(api), id="profile-avatar"),
     ],
@@ -134,3 +132,32 @@ def test_stats_after_a_cached_read_follow_the_write(api, owner, without_cognito)
 def test_another_callers_cached_profile_is_never_served(api, other_api, owner, other_user, without_cognito):
     assert read(api)[1]["id"] == owner
     assert read(other_api)[1]["id"] == other_user
+
+
+def upload_gallery_image(api, title: str) -> str:
+    response = api.post("/api/images", {"image": image_file(), "title": title}, format="multipart")
+    assert response.status_code == 201, response.content
+    return response.json()["data"]["id"]
+
+
+def test_stats_count_gallery_images_and_albums_as_they_come_and_go(api, owner, other_api, without_cognito):
+    """The gallery's counters through the registry (no app imports another): G1/G10 add, G6/G13 take away, and
+    each write invalidates the cached profile."""
+    assert read(api)[1]["stats"] == {"mocs": 0, "images": 0, "albums": 0, "wishlistItems": 0}
+    assert read(api)[0] == "HIT"
+
+    first = upload_gallery_image(api, "Harbour at dusk")
+    assert read(api)[1]["stats"]["images"] == 1
+    upload_gallery_image(api, "Harbour at dawn")
+    album = api.post("/api/albums", {"title": "Harbour", "coverImageId": first}, format="json")
+    assert album.status_code == 201, album.content
+    upload_gallery_image(other_api, "Not mine")
+    state, profile = read(api)
+    assert state == "MISS"
+    assert profile["stats"] == {"mocs": 0, "images": 2, "albums": 1, "wishlistItems": 0}
+
+    assert api.delete(f"/api/images/{first}").status_code == 200
+    assert api.delete(f"/api/albums/{album.json()['data']['id']}").status_code == 200
+    state, profile = read(api)
+    assert state == "MISS"
+    assert profile["stats"] == {"mocs": 0, "images": 1, "albums": 0, "wishlistItems": 0}
