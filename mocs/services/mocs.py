@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.contrib.postgres.search import SearchVector
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet, Sum, Value
+from django.db.models import Prefetch, QuerySet, Sum
 from django.utils import timezone
 
 from lego_api.core import cache as response_cache
@@ -16,6 +15,7 @@ from lego_api.core import metrics
 from lego_api.core.exceptions import Conflict
 from lego_api.core.ownership import get_or_404, get_owned
 from lego_api.core.search.tasks import search_delete, search_index
+from lego_api.core.search.vector import document_vector
 from lego_api.core.tasks import delete_storage_objects
 from mocs.models import Moc, MocFile, MocGalleryImage, MocPartsList, PartsListStatus
 
@@ -63,14 +63,9 @@ def moc_title_taken(*, user_id: str, title: str, exclude_id: UUID | None = None)
 
 
 def moc_refresh_search_vector(*, moc_id: UUID) -> None:
-    """`search_vector` = title (A), tags (B), description (C), english configuration (SPEC §3.0)."""
-    moc = Moc.objects.only("tags").get(pk=moc_id)
-    tags_text = " ".join(moc.tags or [])
-    Moc.objects.filter(pk=moc_id).update(
-        search_vector=SearchVector("title", weight="A", config="english")
-        + SearchVector(Value(tags_text), weight="B", config="english")
-        + SearchVector("description", weight="C", config="english")
-    )
+    """`search_vector` = title (A), tags (B), description (C), english configuration (SPEC §3.0), computed by
+    PostgreSQL in the UPDATE."""
+    Moc.objects.filter(pk=moc_id).update(search_vector=document_vector())
 
 
 def moc_changed(*, moc: Moc, reindex: bool = True) -> None:

@@ -146,8 +146,7 @@ def load(rows: list[tuple]) -> float:
                    CASE WHEN type = 'moc' THEN created_at END,
                    CASE WHEN type = 'set' THEN false END,
                    setweight(to_tsvector('english'::regconfig, COALESCE(title, '')), 'A')
-                   || setweight(to_tsvector('english'::regconfig, COALESCE(
-                        (SELECT string_agg(value, ' ') FROM jsonb_array_elements_text(tags)), '')), 'B')
+                   || setweight(jsonb_to_tsvector('english'::regconfig, tags, '["string"]'), 'B')
                    || setweight(to_tsvector('english'::regconfig, COALESCE(description, '')), 'C')
             FROM staging
             """
