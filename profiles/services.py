@@ -18,6 +18,7 @@ from lego_api.core.authentication import TokenUser
 from lego_api.core.cache import bump
 from lego_api.core.counts import user_counts
 from lego_api.core.exceptions import NotFound, ServiceUnavailable
+from lego_api.core.updates import save_changes
 from lego_api.core.uploads import delete_after_commit
 from profiles import identity
 from profiles.models import Profile
@@ -128,9 +129,7 @@ def profile_save(*, user_id: str, changes: dict[str, str | None]) -> Profile:
     """The row half of a write: set `changes` (email, name) on the user's row; bump profile."""
     with transaction.atomic():
         row = profile_row(user_id, lock=True)
-        for column, value in changes.items():
-            setattr(row, column, value)
-        row.save(update_fields=[*changes, "updated_at"])
+        save_changes(row, changes)
         bump(PROFILE_FAMILY, user_id)
     return row
 

@@ -28,6 +28,7 @@ from lego_api.core.exceptions import ValidationFailed
 from lego_api.core.images import process_image
 from lego_api.core.ownership import get_or_404
 from lego_api.core.search.tasks import MAX_IDS, search_delete, search_index
+from lego_api.core.updates import save_changes
 from lego_api.core.uploads import check_part, delete_after_commit, undo_on_failure
 from wishlist.file_kinds import WISHLIST_IMAGE
 from wishlist.keys import wishlist_image_key
@@ -130,10 +131,7 @@ def wishlist_item_update(*, item: WishlistItem, data: dict[str, Any]) -> Wishlis
     if "image_url" in fields and fields["image_url"] != item.image_url:
         delete_after_commit([uploaded_key(item.image_url)])
         fields.update(image_width=None, image_height=None)
-    for name, value in fields.items():
-        setattr(item, name, value)
-    item.updated_at = timezone.now()
-    item.save(update_fields=[*fields, "updated_at"])
+    save_changes(item, fields)
     refresh_search_vector(item_id=item.pk)
     item_changed(item=item)
     return item

@@ -20,6 +20,7 @@ from lego_api.core import cache as response_cache
 from lego_api.core.exceptions import ValidationFailed
 from lego_api.core.ownership import get_or_404
 from lego_api.core.search.query import TRIGRAM_THRESHOLD
+from lego_api.core.updates import save_changes
 
 ALBUM_LABEL = "album"  # `Album not found`, `You do not own this album`, `Album created successfully`
 MSG_COVER_NOT_FOUND = "Cover image not found"
@@ -106,10 +107,7 @@ def album_create(*, user_id: str, data: dict[str, Any]) -> GalleryAlbum:
 def album_update(*, album: GalleryAlbum, data: dict[str, Any]) -> GalleryAlbum:
     """G12: apply the fields sent (a partial update); `lastUpdatedAt` is set."""
     _check_cover(user_id=album.user_id, data=data)
-    for name, value in data.items():
-        setattr(album, name, value)
-    album.last_updated_at = timezone.now()
-    album.save(update_fields=[*data, "last_updated_at"])
+    save_changes(album, data, stamp="last_updated_at")
     response_cache.bump("gallery", album.user_id)
     return album_reload(album.pk)
 

@@ -27,6 +27,7 @@ from lego_api.core.ownership import get_owned
 from lego_api.core.runtime import runs_inline
 from lego_api.core.search.tasks import search_delete, search_index
 from lego_api.core.search.vector import document_vector
+from lego_api.core.updates import save_changes
 from lego_api.core.uploads import delete_after_commit, undo_on_failure
 
 if TYPE_CHECKING:
@@ -127,10 +128,7 @@ def image_update(*, image: GalleryImage, data: dict[str, Any]) -> GalleryImage:
         fields["album"] = image_album_reference(user_id=image.user_id, album_id=fields.pop("album_id"))
     if "tags" in fields and fields["tags"] is None:
         fields["tags"] = []
-    for name, value in fields.items():
-        setattr(image, name, value)
-    image.last_updated_at = timezone.now()
-    image.save(update_fields=[*fields, "last_updated_at"])
+    save_changes(image, fields, stamp="last_updated_at")
     if {"title", "tags", "description"} & fields.keys():
         image_refresh_search_vector(image_id=image.pk)
     image_changed(image=image)

@@ -17,6 +17,7 @@ from lego_api.core.ownership import get_or_404, get_owned
 from lego_api.core.search.tasks import search_delete, search_index
 from lego_api.core.search.vector import document_vector
 from lego_api.core.tasks import delete_storage_objects
+from lego_api.core.updates import save_changes
 from mocs.models import Moc, MocFile, MocGalleryImage, MocPartsList, PartsListStatus
 
 DUPLICATE_TITLE = "A MOC with this title already exists"
@@ -122,10 +123,7 @@ def moc_update(*, moc: Moc, data: dict[str, Any]) -> Moc:
         and moc_title_taken(user_id=moc.user_id, title=data["title"], exclude_id=moc.pk)
     ):
         raise Conflict(DUPLICATE_TITLE)
-    for name, value in data.items():
-        setattr(moc, name, value)
-    moc.updated_at = timezone.now()
-    moc.save(update_fields=[*data, "updated_at"])
+    save_changes(moc, data)
     moc_refresh_search_vector(moc_id=moc.pk)
     moc_changed(moc=moc)
     return moc

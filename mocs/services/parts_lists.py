@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from lego_api.core import metrics
 from lego_api.core.exceptions import NotFound, ValidationFailed
+from lego_api.core.updates import save_changes
 from lego_api.core.uploads import delete_after_commit
 from mocs.models import Moc, MocFile, MocPart, MocPartsList, PartsListStatus
 from mocs.parsers import ParsedPart, ParseResult, parse_parts_list
@@ -180,10 +181,7 @@ def parts_list_create_manual(*, moc: Moc, data: dict[str, Any], parts: list[Pars
 @transaction.atomic
 def parts_list_update(*, parts_list: MocPartsList, data: dict[str, Any]) -> MocPartsList:
     """M23/M24: apply validated editable fields (parts rows are immutable)."""
-    for name, value in data.items():
-        setattr(parts_list, name, value)
-    parts_list.updated_at = timezone.now()
-    parts_list.save(update_fields=[*data, "updated_at"])
+    save_changes(parts_list, data)
     moc_changed(moc=parts_list.moc, reindex=False)
     return parts_list
 
