@@ -20,7 +20,7 @@ TOKEN_USER ?= $(if $(filter command line,$(origin USER)),$(USER),dev-user)
 
 FORCE:
 
-.PHONY: FORCE help venv run stack db token test lint format check-migrations schema pytest browser-deps bench bench-images package deploy rollback clean
+.PHONY: FORCE help venv run stack db token test lint format check-migrations schema templates infra-check pytest browser-deps bench bench-images package deploy rollback clean
 
 help:
 	@echo "make run        serve the API on 127.0.0.1:$(PORT) with the embedded PostgreSQL (Ctrl-C stops all)"
@@ -77,6 +77,15 @@ check-migrations: venv
 schema: venv
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
+# The CloudFormation templates (infra/): regenerate them from their troposphere source, or check they are current
+# and lint them with cfn-lint (no errors or warnings; suppressions are named in the templates' source with reasons).
+templates: venv
+	$(PY) -m infra.build
+
+infra-check: venv
+	$(PY) -m infra.build --check
+	$(if $(wildcard infra/templates/*.json),$(VENV)/bin/cfn-lint infra/templates/*.json)
+
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser test"; \
@@ -85,7 +94,7 @@ browser-deps:
 pytest: venv browser-deps
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-test: lint check-migrations schema pytest
+test: lint check-migrations schema infra-check pytest
 
 bench: venv
 	$(PY) tests/perf/bench_parse.py

@@ -1,0 +1,5 @@
+import sys
+
+from infra.build import main
+
+sys.exit(main())
