@@ -26,6 +26,7 @@ help:
 	@echo "make run        serve the API on 127.0.0.1:$(PORT) with the embedded PostgreSQL (Ctrl-C stops all)"
 	@echo "make stack      the same with the full local stack: Redis, SeaweedFS S3, OpenSearch emulator, moto"
 	@echo "                (RATE_LIMIT_ENABLED=false make run: no rate limits while you try things)"
+	@echo "make stack WORKERS=4  production-like: gunicorn with 4 workers, debug off, ENVIRONMENT=dev"
 	@echo "make db         the embedded PostgreSQL alone, for manage.py runserver/migrate/shell (Ctrl-C stops it)"
 	@echo "make token TOKEN_USER=alice   print a dev token for alice (default: dev-user)"
 	@echo "make test       lint, migrations check, OpenAPI validation and the whole test suite"
@@ -54,7 +55,7 @@ run: venv
 	$(PY) -m tools.devstack serve --port $(PORT)
 
 stack: venv
-	$(PY) -m tools.devstack serve --full --port $(PORT)
+	$(PY) -m tools.devstack serve --full --port $(PORT) $(if $(WORKERS),--workers $(WORKERS))
 
 db: venv
 	$(PY) -m tools.devstack env

@@ -153,33 +153,72 @@ def _banner(port: int, services: Sequence[Service], app: Any, *, full: bool, env
     return "\n".join(lines)
 
 
-def serve(root: Path, *, full: bool, port: int) -> int:
-    """Start the stack, migrate, then run `manage.py runserver` until it exits or we are interrupted."""
+# What `--workers N` sets unless the environment already does: a deployed stage's settings (debug off, a stage
+# ENVIRONMENT, a real secret key, explicit hosts), with the local issuer still on so that `make token` and the load
+# tests can mint tokens (it is refused only in production).
+PRODUCTION_LIKE = {
+    "ENVIRONMENT": "dev",
+    "DEBUG": "false",
+    "ALLOWED_HOSTS": f"{LOOPBACK},localhost",
+    "LOCAL_AUTH_ENABLED": "true",
+}
+
+
+def production_like_env() -> dict[str, str]:
+    """PRODUCTION_LIKE, each value only where the environment has none, plus a random SECRET_KEY for the run."""
+    import secrets
+
+    defaults = {**PRODUCTION_LIKE, "SECRET_KEY": secrets.token_urlsafe(50)}
+    return {key: value for key, value in defaults.items() if not os.environ.get(key)}
+
+
+def server_command(port: int, workers: int) -> list[str]:
+    """`manage.py runserver` (workers 0), or gunicorn with `workers` sync workers: what a deployed stage runs
+    (one request at a time per process, debug off), for load tests and benchmarks. gunicorn is a dev tool here;
+    Lambda runs the WSGI app through Zappa's handler."""
+    if workers <= 0:
+        return [sys.executable, str(PROJECT_ROOT / "manage.py"), "runserver", f"{LOOPBACK}:{port}", "--noreload"]
+    return [
+        sys.executable, "-m", "gunicorn", "lego_api.wsgi:application",
+        "--bind", f"{LOOPBACK}:{port}", "--workers", str(workers), "--worker-class", "sync",
+        "--backlog", "2048", "--timeout", "60", "--graceful-timeout", "5", "--no-control-socket",
+    ]  # fmt: skip
+
+
+def serve(root: Path, *, full: bool, port: int, workers: int = 0) -> int:
+    """Start the stack, migrate, then run `manage.py runserver` (or, with `workers`, gunicorn with the
+    production-like settings) until it exits or we are interrupted."""
     services: list[Service] = []
     server: subprocess.Popen[bytes] | None = None
+    production = production_like_env() if workers > 0 else {}  # what the caller's environment leaves unset
     try:
         app = _app_settings()
         if app is None:
             return 1
         services = _start_for_cli(root, full)
         env = _export(services, root)
+        if production:  # after the services: a stage ENVIRONMENT requires their variables (DATABASE_URL)
+            os.environ.update(production)
+            env.update({k: v for k, v in production.items() if k != "SECRET_KEY"})
         if _manage("migrate", "--noinput") != 0:
             _say("migrate failed")
+            return 1
+        if production and _manage("collectstatic", "--noinput", quiet=True) != 0:  # whitenoise serves the admin's
+            _say("collectstatic failed")
             return 1
         if _manage("help", "ensure_local_keys", quiet=True) == 0 and _manage("ensure_local_keys") != 0:
             _say("ensure_local_keys failed")
             return 1
         with _env_file(root, env) as env_file:
             print(_banner(port, services, app, full=full, env_file=env_file), flush=True)
-            command = [sys.executable, str(PROJECT_ROOT / "manage.py"), "runserver", f"{LOOPBACK}:{port}", "--noreload"]
-            server = subprocess.Popen(command, cwd=PROJECT_ROOT, process_group=0)  # noqa: S603
+            server = subprocess.Popen(server_command(port, workers), cwd=PROJECT_ROOT, process_group=0)  # noqa: S603
             watchdog.watch(server.pid, signal.SIGINT)
             return server.wait()
     except _Interrupted:
         return 0
     finally:
         if server is not None:
-            terminate(server, signal.SIGINT)  # runserver exits 0 on KeyboardInterrupt
+            terminate(server, signal.SIGINT)  # runserver exits 0 on KeyboardInterrupt, gunicorn stops on SIGINT
             watchdog.forget(server.pid)
         if services:
             _say("stopping services")
@@ -217,10 +256,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         sub.add_argument("--full", action="store_true", help="also Redis, S3, OpenSearch and moto (Cognito)")
         sub.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="data and logs (default: .local/)")
     serve_parser.add_argument("--port", type=int, default=8000, help="API port on 127.0.0.1 (default 8000)")
+    serve_parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="serve with gunicorn and N workers, debug off, ENVIRONMENT=dev (production-like; default: runserver)",
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     root = args.root.expanduser().resolve()
     if args.command == "serve":
-        return serve(root, full=args.full, port=args.port)
+        return serve(root, full=args.full, port=args.port, workers=args.workers)
     return print_env(root, full=args.full)
