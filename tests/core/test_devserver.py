@@ -191,6 +191,41 @@ def test_make_run_banner_urls_and_index_answer(services, tmp_path):
     assert not (root / "env.sh").exists()
 
 
+def test_make_stack_workers_serves_production_like_through_gunicorn(services, tmp_path):
+    """`make stack WORKERS=N` (devstack serve --workers): gunicorn workers with a deployed stage's settings
+    (ENVIRONMENT=dev, debug off), still no Server header (gunicorn writes one unless told not to), the local issuer on
+    for tokens, static files collected for the admin, and Ctrl-C stops it."""
+    port = devstack.free_port()
+    root = tmp_path / "local"
+    env = clean_env(tmp_path, DATABASE_URL=services.postgres.env["DATABASE_URL"], STATIC_ROOT=str(tmp_path / "static"))
+    command = [
+        sys.executable,
+        "-m",
+        "tools.devstack",
+        "serve",
+        "--port",
+        str(port),
+        "--root",
+        str(root),
+        "--workers",
+        "2",
+    ]
+    with running(command, env, port, tmp_path / "serve.log") as process:
+        health = get(port, "/health?shallow=1")
+        assert health.status == 200, health.body
+        assert_no_server_header(health)
+        index = get(port, "/")
+        assert "admin" not in json.loads(index.body)["data"]["links"]  # the index outside ENVIRONMENT=local
+        missing = get(port, "/no/such/route")
+        assert missing.status == 404 and b"Traceback" not in missing.body  # DEBUG is off
+        assert_no_server_header(get(port, "/api/mocs"))
+        env_file = (root / "env.sh").read_text()
+        assert "export ENVIRONMENT=dev" in env_file and "export LOCAL_AUTH_ENABLED=true" in env_file
+        assert "SECRET_KEY" not in env_file  # the run's random key stays in the server's environment
+        process.send_signal(signal.SIGINT)
+        assert process.wait(60) == 0
+
+
 def test_make_run_refuses_a_setting_that_does_not_parse_before_starting_anything(tmp_path):
     root = tmp_path / "local"
     command = [sys.executable, "-m", "tools.devstack", "serve", "--port", "1", "--root", str(root)]

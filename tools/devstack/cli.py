@@ -182,6 +182,7 @@ def server_command(port: int, workers: int) -> list[str]:
         sys.executable, "-m", "gunicorn", "lego_api.wsgi:application",
         "--bind", f"{LOOPBACK}:{port}", "--workers", str(workers), "--worker-class", "sync",
         "--backlog", "2048", "--timeout", "60", "--graceful-timeout", "5", "--no-control-socket",
+        "--config", "python:tools.devstack.gunicorn_conf",
     ]  # fmt: skip
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import socket
 import urllib.error
 import urllib.request
@@ -12,16 +13,47 @@ LOOPBACK = "127.0.0.1"
 
 
 def free_port(host: str = LOOPBACK) -> int:
-    """A TCP port that is free on `host` right now (the OS picks it)."""
+    """A TCP port that is free on `host` right now, outside the ephemeral range (see `_free_ports`)."""
     return _free_ports(1, host)[0]
 
 
-def _free_ports(count: int, host: str = LOOPBACK) -> list[int]:
-    """`count` distinct free ports (all sockets held open together, so no duplicates)."""
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+def _ephemeral_range() -> tuple[int, int]:
+    """The kernel's range for outgoing connections' source ports (Linux's default when it cannot be read)."""
     try:
-        for sock in sockets:
+        low, high = (int(part) for part in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        return 32768, 60999
+    return low, high
+
+
+# Where our servers' ports come from: below the ephemeral range. A port the OS hands out for bind(0) is an
+# ephemeral one, and between our choosing it and the server binding it any outgoing connection (a test's client,
+# another service's) may take it as its source port: "address already in use" at start-up.
+PORT_RANGE_START = 20000
+
+
+def _free_ports(count: int, host: str = LOOPBACK) -> list[int]:
+    """`count` distinct ports that are free on `host` now, drawn at random below the ephemeral range (all the
+    sockets held open together, so no duplicates); from the OS's ephemeral choice when that range is too small."""
+    low, _ = _ephemeral_range()
+    candidates = list(range(PORT_RANGE_START, low)) if low - PORT_RANGE_START >= 1000 else []
+    random.SystemRandom().shuffle(candidates)
+    sockets: list[socket.socket] = []
+    try:
+        for port in candidates:
+            if len(sockets) == count:
+                break
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                sock.bind((host, port))
+            except OSError:
+                sock.close()
+                continue
+            sockets.append(sock)
+        while len(sockets) < count:  # no room below the ephemeral range: let the OS choose
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.bind((host, 0))
+            sockets.append(sock)
         return [sock.getsockname()[1] for sock in sockets]
     finally:
         for sock in sockets:
