@@ -1,0 +1,47 @@
+"""Generated credentials in Secrets Manager, and CloudFormation dynamic references to them.
+
+Every generated value is safe inside a URL's userinfo as it is (letters, digits and `-._~`, the unreserved
+characters), because the application secret embeds them in `DATABASE_URL`, `REDIS_URL` and `OPENSEARCH_URL`; and
+one of each kind is required, which OpenSearch's master password rule wants (upper, lower, digit, special).
+RDS (no `/`, `@`, `"`, space) and ElastiCache AUTH tokens (no `/`, `"`, `@`) accept that alphabet too."""
+
+from __future__ import annotations
+
+import json
+import string
+
+from troposphere import Sub, Template, secretsmanager
+
+from infra.common import cost_tags
+
+URL_SAFE_PUNCTUATION = "-._~"
+EXCLUDED_CHARACTERS = "".join(c for c in string.punctuation if c not in URL_SAFE_PUNCTUATION)
+
+
+def generated(key: str, length: int, **fields: str) -> secretsmanager.GenerateSecretString:
+    """A JSON secret with `fields` and a generated, URL-safe `key`."""
+    return secretsmanager.GenerateSecretString(
+        SecretStringTemplate=json.dumps(fields, sort_keys=True),
+        GenerateStringKey=key,
+        PasswordLength=length,
+        ExcludeCharacters=EXCLUDED_CHARACTERS,
+        RequireEachIncludedType=True,
+    )
+
+
+def credential_secret(t: Template, title: str, purpose: str, key: str, length: int, **fields: str):
+    """A secret `lego-api/{stage}/{purpose}` holding `fields` and a generated `key`."""
+    return t.add_resource(
+        secretsmanager.Secret(
+            title,
+            Name=Sub(f"lego-api/${{Stage}}/{purpose}"),
+            Description=Sub(f"LEGO API ${{Stage}}: {purpose} credentials (generated)"),
+            GenerateSecretString=generated(key, length, **fields),
+            Tags=cost_tags(),
+        )
+    )
+
+
+def resolve(secret_title: str, key: str) -> str:
+    """A dynamic reference to one JSON key of a secret in this stack, for use inside `Sub`."""
+    return f"{{{{resolve:secretsmanager:${{{secret_title}}}:SecretString:{key}}}}}"
