@@ -175,6 +175,7 @@ def add_database(t: Template, network: Network) -> Database:
             ConnectionPoolConfigurationInfo=rds.ConnectionPoolConfigurationInfoFormat(
                 MaxConnectionsPercent=90, MaxIdleConnectionsPercent=50, ConnectionBorrowTimeout=5
             ),
+            Tags=cost_tags(),
         )
     )
     return Database(secret, instance, proxy)
