@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from moto import mock_aws
 
 from infra.build import template_path
@@ -28,8 +27,7 @@ def resources_of(template: dict[str, Any], resource_type: str) -> dict[str, dict
     return {name: body for name, body in template["Resources"].items() if body["Type"] == resource_type}
 
 
-@pytest.fixture
-def aws(monkeypatch) -> Iterator[None]:
+def moto_environment(monkeypatch) -> Iterator[None]:
     """moto in this process: fake credentials, and none of the harness's endpoint overrides (they point boto3 at
     SeaweedFS and the moto server, which mock_aws would not intercept). Never real AWS."""
     for name in list(os.environ):
