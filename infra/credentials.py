@@ -3,7 +3,8 @@
 Every generated value is safe inside a URL's userinfo as it is (letters, digits and `-._~`, the unreserved
 characters), because the application secret embeds them in `DATABASE_URL`, `REDIS_URL` and `OPENSEARCH_URL`; and
 one of each kind is required, which OpenSearch's master password rule wants (upper, lower, digit, special).
-RDS (no `/`, `@`, `"`, space) and ElastiCache AUTH tokens (no `/`, `"`, `@`) accept that alphabet too."""
+RDS master passwords (no `/`, `@`, `"`, space) accept that alphabet; ElastiCache AUTH tokens allow no punctuation
+but `!&#$^<>-`, so theirs is letters, digits and `-`."""
 
 from __future__ import annotations
 
@@ -15,28 +16,37 @@ from troposphere import Sub, Template, secretsmanager
 from infra.common import cost_tags
 
 URL_SAFE_PUNCTUATION = "-._~"
-EXCLUDED_CHARACTERS = "".join(c for c in string.punctuation if c not in URL_SAFE_PUNCTUATION)
+AUTH_TOKEN_PUNCTUATION = "-"  # the one URL-safe character among ElastiCache's allowed `!&#$^<>-`
 
 
-def generated(key: str, length: int, **fields: str) -> secretsmanager.GenerateSecretString:
-    """A JSON secret with `fields` and a generated, URL-safe `key`."""
-    return secretsmanager.GenerateSecretString(
-        SecretStringTemplate=json.dumps(fields, sort_keys=True),
-        GenerateStringKey=key,
-        PasswordLength=length,
-        ExcludeCharacters=EXCLUDED_CHARACTERS,
-        RequireEachIncludedType=True,
-    )
+def excluded(punctuation: str = URL_SAFE_PUNCTUATION) -> str:
+    """Secrets Manager's ExcludeCharacters for a value of letters, digits and `punctuation`."""
+    return "".join(c for c in string.punctuation if c not in punctuation)
 
 
-def credential_secret(t: Template, title: str, purpose: str, key: str, length: int, **fields: str):
-    """A secret `lego-api/{stage}/{purpose}` holding `fields` and a generated `key`."""
+def credential_secret(
+    t: Template,
+    title: str,
+    purpose: str,
+    key: str,
+    length: int,
+    punctuation: str = URL_SAFE_PUNCTUATION,
+    **fields: str,
+):
+    """A secret `lego-api/{stage}/{purpose}` holding `fields` and a generated `key` (letters, digits and
+    `punctuation`, at least one of each)."""
     return t.add_resource(
         secretsmanager.Secret(
             title,
             Name=Sub(f"lego-api/${{Stage}}/{purpose}"),
             Description=Sub(f"LEGO API ${{Stage}}: {purpose} credentials (generated)"),
-            GenerateSecretString=generated(key, length, **fields),
+            GenerateSecretString=secretsmanager.GenerateSecretString(
+                SecretStringTemplate=json.dumps(fields, sort_keys=True),
+                GenerateStringKey=key,
+                PasswordLength=length,
+                ExcludeCharacters=excluded(punctuation),
+                RequireEachIncludedType=True,
+            ),
             Tags=cost_tags(),
         )
     )

@@ -17,7 +17,7 @@ import json
 from troposphere import Equals, Export, GetAtt, Output, Parameter, Ref, Sub, Template, secretsmanager
 
 from infra.common import cost_tags, new_template
-from infra.credentials import EXCLUDED_CHARACTERS, resolve
+from infra.credentials import excluded, resolve
 from infra.database import DATABASE_NAME, add_database
 from infra.identity import add_identity
 from infra.media import add_buckets
@@ -79,7 +79,7 @@ def _app_secret(t: Template) -> secretsmanager.Secret:
                 SecretStringTemplate=Sub(app_secret_template()),
                 GenerateStringKey="SECRET_KEY",
                 PasswordLength=SECRET_KEY_LENGTH,
-                ExcludeCharacters=EXCLUDED_CHARACTERS,
+                ExcludeCharacters=excluded(),
             ),
             Tags=cost_tags(),
         )

@@ -52,10 +52,12 @@ class OutputsError(Exception):
 
 def stack_outputs(client: Any, name: str) -> dict[str, str]:
     """The outputs of a deployed stack, by OutputKey."""
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         stacks = client.describe_stacks(StackName=name)["Stacks"]
+    except BotoCoreError as error:  # no credentials, no network
+        raise OutputsError(f"cannot ask CloudFormation about {name}: {error}") from error
     except ClientError as error:
         message = error.response.get("Error", {}).get("Message", str(error))
         if "does not exist" in message:

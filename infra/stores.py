@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from troposphere import GetAtt, If, NoValue, Parameter, Ref, Sub, Template, elasticache, opensearchservice
 
 from infra.common import cost_tags
-from infra.credentials import credential_secret, resolve
+from infra.credentials import AUTH_TOKEN_PUNCTUATION, credential_secret, resolve
 from infra.network import REDIS_PORT, Network
 
 SEARCH_ENGINE_VERSION = "OpenSearch_2.19"
@@ -70,7 +70,7 @@ def _parameters(t: Template) -> None:
 
 def add_stores(t: Template, network: Network) -> Stores:
     _parameters(t)
-    cache_secret = credential_secret(t, "CacheSecret", "cache", "token", 64)
+    cache_secret = credential_secret(t, "CacheSecret", "cache", "token", 64, punctuation=AUTH_TOKEN_PUNCTUATION)
     cache_subnets = t.add_resource(
         elasticache.SubnetGroup(
             "CacheSubnetGroup",

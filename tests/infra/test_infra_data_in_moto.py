@@ -18,7 +18,7 @@ import redis
 from botocore.config import Config
 from opensearchpy.client.utils import _normalize_hosts
 
-from infra.credentials import URL_SAFE_PUNCTUATION
+from infra.credentials import AUTH_TOKEN_PUNCTUATION, URL_SAFE_PUNCTUATION
 from lego_api.core.secrets import fetch_secret
 from lego_api.core.storage import s3 as storage_s3
 from lego_api.core.storage.backends import S3Storage
@@ -199,17 +199,30 @@ def create_secrets(template) -> dict[str, dict[str, Any]]:
     return created
 
 
+# ElastiCache allows no punctuation in an AUTH token but `!&#$^<>-`; RDS none of `/@" `; OpenSearch's master password
+# needs an upper and a lower case letter, a digit and a special character. All three sit inside URLs.
+CREDENTIALS = {
+    ("DbSecret", "password"): URL_SAFE_PUNCTUATION,
+    ("CacheSecret", "token"): AUTH_TOKEN_PUNCTUATION,
+    ("SearchSecret", "password"): URL_SAFE_PUNCTUATION,
+}
+ELASTICACHE_PUNCTUATION = set("!&#$^<>-")
+
+
 def test_generated_credentials_are_url_safe_and_strong(aws, template):
     created = create_secrets(template)
     assert set(created) == {"DbSecret", "CacheSecret", "SearchSecret", "AppSecret"}
-    for title, key in (("DbSecret", "password"), ("CacheSecret", "token"), ("SearchSecret", "password")):
+    for (title, key), punctuation in CREDENTIALS.items():
         value = created[title]["values"][key]
         assert quote(value, safe="") == value, title  # nothing to escape inside a URL
-        assert set(value) <= set(string.ascii_letters + string.digits + URL_SAFE_PUNCTUATION)
-        # OpenSearch's master password rule (and good sense): one of each kind
-        for kind in (string.ascii_uppercase, string.ascii_lowercase, string.digits, URL_SAFE_PUNCTUATION):
+        assert set(value) <= set(string.ascii_letters + string.digits + punctuation), title
+        assert not set(value) & set('/@" '), title  # RDS
+        for kind in (string.ascii_uppercase, string.ascii_lowercase, string.digits, punctuation):
             assert set(value) & set(kind), (title, kind)
         assert len(value) >= 32
+    token = created["CacheSecret"]["values"]["token"]
+    assert set(token) - set(string.ascii_letters + string.digits) <= ELASTICACHE_PUNCTUATION
+    assert 16 <= len(token) <= 128
     assert created["DbSecret"]["name"] == "lego-api/dev/db"
     tags = boto3.client("secretsmanager", region_name=REGION).describe_secret(SecretId="lego-api/dev")["Tags"]
     assert {tag["Key"]: tag["Value"] for tag in tags} == {"Project": "lego-api", "Environment": "dev"}
