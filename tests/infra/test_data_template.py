@@ -284,3 +284,15 @@ def test_one_stack_per_stage(template):
     assert template["Parameters"]["Stage"]["AllowedValues"] == ["dev", "staging", "prod"]
     for parameter in ("MultiAz", "EgressMode", "DbInstanceClass", "CacheNodeType", "SearchInstanceType", "WebOrigin"):
         assert parameter in template["Parameters"]
+
+
+def test_the_readme_walk_through_names_every_parameter_and_the_capability_it_needs(template):
+    readme = (ROOT / "README.md").read_text()
+    deploy = readme[readme.index("**From an empty AWS account to a running stage.**") :]
+    for name in template["Parameters"]:
+        assert f"`{name}`" in deploy, name
+    assert "--template-file infra/templates/data.json" in deploy
+    if resources_of(template, "AWS::IAM::Role"):  # unnamed roles: CAPABILITY_IAM, not CAPABILITY_NAMED_IAM
+        assert all("RoleName" not in body["Properties"] for body in resources_of(template, "AWS::IAM::Role").values())
+        assert "--capabilities CAPABILITY_IAM" in deploy
+    assert "make infra-outputs STAGE=" in deploy and "docs/runbook.md" in deploy
