@@ -103,9 +103,8 @@ def _write_variables(variables: dict[str, str], outputs: dict[str, str]) -> None
 
 
 def apply_outputs(settings: dict[str, Any], stage: str, outputs: dict[str, str]) -> list[str]:
-    """Write the outputs into `settings` (in place) for `stage` and its worker; return the entries changed."""
-    if stage not in settings:
-        raise OutputsError(f"zappa_settings.json has no stage {stage!r}")
+    """Write the outputs into `settings` (in place) for `stage` (an entry of it) and its worker; return the entries
+    changed."""
     missing = [name for name in REQUIRED_OUTPUTS if not outputs.get(name)]
     if missing:
         raise OutputsError(

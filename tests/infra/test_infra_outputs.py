@@ -207,6 +207,22 @@ def test_running_it_again_changes_nothing_and_keeps_an_origin_set_by_hand(aws, s
     assert settings_file.read_text() == first
 
 
+def test_a_key_the_worker_sets_itself_is_written_there_too(aws, settings_file):
+    name = create_stack("dev")
+    settings = json.loads(settings_file.read_text())
+    settings["dev-worker"]["s3_bucket"] = "lego-api-zappa-REPLACE-ME"
+    settings["dev-worker"]["aws_environment_variables"] = {"STORAGE_BUCKET": "REPLACE", "EXTRA": "kept"}
+    settings_file.write_text(json.dumps(settings, indent=2) + "\n")
+    assert run(settings_file) == 0
+    ids = stack_resource_ids(name)
+    worker = zappa_stage(settings_file, "dev-worker")
+    assert worker["s3_bucket"] == ids["DeploymentBucket"]
+    assert worker["aws_environment_variables"]["STORAGE_BUCKET"] == ids["MediaBucket"]
+    assert worker["aws_environment_variables"]["EXTRA"] == "kept"
+    assert worker["vpc_config"]["SubnetIds"] == [ids["PrivateSubnetA"], ids["PrivateSubnetB"]]  # inherited
+    assert "vpc_config" not in json.loads(settings_file.read_text())["dev-worker"]
+
+
 def test_a_stage_whose_stack_is_missing_is_refused_and_nothing_is_written(aws, settings_file, capsys):
     create_stack("dev")  # another stage's stack exists
     original = settings_file.read_bytes()
