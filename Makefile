@@ -20,7 +20,7 @@ TOKEN_USER ?= $(if $(filter command line,$(origin USER)),$(USER),dev-user)
 
 FORCE:
 
-.PHONY: FORCE help venv run stack db token test lint format check-migrations schema templates infra-check pytest browser-deps bench bench-images package deploy rollback clean
+.PHONY: FORCE help venv run stack db token test lint format check-migrations schema templates infra-check infra-outputs pytest browser-deps bench bench-images package deploy rollback clean
 
 help:
 	@echo "make run        serve the API on 127.0.0.1:$(PORT) with the embedded PostgreSQL (Ctrl-C stops all)"
@@ -34,6 +34,7 @@ help:
 	@echo "make bench-images  the image pipeline against sharp (installs sharp from npm into tests/perf)"
 	@echo "make package STAGE=dev  build the Lambda zip; make deploy STAGE=dev  deploy it with Zappa"
 	@echo "make rollback STAGE=dev [STEPS=1]  serve an earlier version (moves the SnapStart alias)"
+	@echo "make infra-outputs STAGE=dev  write the lego-api-data-dev stack's outputs into zappa_settings.json"
 
 # A .venv made by another Python is rebuilt (VENV_STALE forces the rule).
 VENV_STALE := $(if $(wildcard $(PY)),$(if $(call runs_python,$(PY)),,stale))
@@ -86,6 +87,11 @@ templates: venv
 infra-check: venv
 	$(PY) -m infra.build --check
 	$(if $(wildcard infra/templates/*.json),$(VENV)/bin/cfn-lint infra/templates/*.json)
+
+# The deployed lego-api-data-$(STAGE) stack's outputs (subnets, security group, buckets, secret, Cognito) into
+# $(STAGE)'s entry of zappa_settings.json (boto3, the stage's aws_region); refuses when the stack or an output is missing.
+infra-outputs: venv
+	$(PY) -m infra.outputs --stage $(STAGE)
 
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
