@@ -72,6 +72,7 @@ def test_the_gates_come_in_order(workflow):
     assert jobs["check-staging"]["needs"] == "deploy-staging"
     assert jobs["deploy-production"]["needs"] == "check-staging"
     assert jobs["deploy-production"]["environment"]["name"] == "production"
+    assert jobs["deploy-production"]["if"] == "github.ref == 'refs/heads/main'"
     assert jobs["notify"]["if"] == "always()"
     assert set(jobs["notify"]["needs"]) == set(jobs) - {"notify"}
 
