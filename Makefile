@@ -34,6 +34,9 @@ help:
 	@echo "make bench-images  the image pipeline against sharp (installs sharp from npm into tests/perf)"
 	@echo "make package STAGE=dev  build the Lambda zip; make deploy STAGE=dev  deploy it with Zappa"
 	@echo "make rollback STAGE=dev [STEPS=1]  serve an earlier version (moves the SnapStart alias)"
+	@echo "make deploy STAGE=prod ZIPS=dir  deploy zips built earlier (the deploy workflow's artifacts)"
+	@echo "make cutover STAGE=prod WEIGHT=10  send 10% of the API domain to this API (WEIGHT=0: the rollback)"
+	@echo "make workflow-check  the deploy workflow against GitHub's schema and zizmor's audit (in make test)"
 
 # A .venv made by another Python is rebuilt (VENV_STALE forces the rule).
 VENV_STALE := $(if $(wildcard $(PY)),$(if $(call runs_python,$(PY)),,stale))

@@ -175,6 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--region", default="us-east-1")
     args = parser.parse_args(argv)
     import boto3
+    import botocore.exceptions
 
     clients = {name: boto3.client(name, region_name=args.region) for name in ("cloudformation", "cloudwatch")}
     try:
@@ -188,6 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except CutoverRefused as exc:
         print(f"cutover refused, nothing changed: {exc}", file=sys.stderr)
+        return 1
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        print(f"cutover failed: {exc}", file=sys.stderr)
         return 1
     return 0
 

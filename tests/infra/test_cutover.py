@@ -228,3 +228,11 @@ def test_the_command_exits_1_naming_the_alarm_and_0_once_it_clears(aws, health, 
     assert cutover.main(["--stage", "prod", "--weight", "10", "--url", health.url]) == 0
     assert "0% this API / 100% the old API -> 10% this API / 90% the old API" in capsys.readouterr().out
     assert weights(aws) == Weights(new=10, old=90)
+
+
+def test_the_command_names_a_missing_dns_stack(aws, health, capsys):
+    """No dns stack for staging: an AWS error, told in one line rather than a traceback."""
+    assert cutover.main(["--stage", "staging", "--weight", "0", "--url", health.url]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("cutover failed: ")
+    assert "lego-api-dns-staging" in err
