@@ -60,6 +60,10 @@ def test_this_apis_record_carries_a_health_check_of_the_stage(aws):
     assert config["FullyQualifiedDomainName"] == HEALTH_HOST
     assert config["ResourcePath"] == "/prod/health"
     assert (config["RequestInterval"], config["FailureThreshold"]) == (30, 3)
+    # moto keeps neither SNI nor the checker regions: read from the template (the execute-api host needs SNI).
+    template_config = committed()["Resources"]["NewApiHealthCheck"]["Properties"]["HealthCheckConfig"]
+    assert template_config["EnableSNI"] is True
+    assert template_config["Regions"] == dns.HEALTH_CHECK_REGIONS
 
 
 def test_a_new_stack_sends_nothing_to_this_api():
