@@ -20,7 +20,7 @@ TOKEN_USER ?= $(if $(filter command line,$(origin USER)),$(USER),dev-user)
 
 FORCE:
 
-.PHONY: FORCE help venv run stack db token test lint format check-migrations schema templates infra-check infra-outputs pytest browser-deps bench bench-images package deploy rollback clean
+.PHONY: FORCE help venv run stack db token test lint format check-migrations schema templates infra-check infra-outputs pytest browser-deps bench bench-images package deploy rollback clean workflow-check cutover
 
 help:
 	@echo "make run        serve the API on 127.0.0.1:$(PORT) with the embedded PostgreSQL (Ctrl-C stops all)"
@@ -35,6 +35,9 @@ help:
 	@echo "make package STAGE=dev  build the Lambda zip; make deploy STAGE=dev  deploy it with Zappa"
 	@echo "make rollback STAGE=dev [STEPS=1]  serve an earlier version (moves the SnapStart alias)"
 	@echo "make infra-outputs STAGE=dev  write the lego-api-data-dev stack's outputs into zappa_settings.json"
+	@echo "make deploy STAGE=prod ZIPS=dir  deploy zips built earlier (the deploy workflow's artifacts)"
+	@echo "make cutover STAGE=prod WEIGHT=10  send 10% of the API domain to this API (WEIGHT=0: the rollback)"
+	@echo "make workflow-check  the deploy workflow against GitHub's schema and zizmor's audit (in make test)"
 
 # A .venv made by another Python is rebuilt (VENV_STALE forces the rule).
 VENV_STALE := $(if $(wildcard $(PY)),$(if $(call runs_python,$(PY)),,stale))
@@ -92,6 +95,17 @@ infra-check: venv
 # $(STAGE)'s entry of zappa_settings.json (boto3, the stage's aws_region); refuses when the stack or an output is missing.
 infra-outputs: venv
 	$(PY) -m infra.outputs --stage $(STAGE)
+# The deploy workflow (.github/workflows): valid against GitHub's workflow schema, and zizmor's audit (offline: no
+# GitHub API) with no finding under .github/zizmor.yml (which allows official actions pinned by tag).
+workflow-check: venv
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(VENV)/bin/zizmor --offline --config .github/zizmor.yml .github/workflows
+
+# Move WEIGHT percent (0-100) of the API domain's traffic to STAGE's API once its health and alarms are fine
+# (WEIGHT=0, the rollback, is always allowed). docs/cutover.md has the phases.
+cutover: venv
+	@test -n "$(WEIGHT)" || { echo "usage: make cutover STAGE=prod WEIGHT=10"; exit 2; }
+	$(PY) -m infra.cutover --stage $(STAGE) --weight $(WEIGHT)
 
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -101,7 +115,7 @@ browser-deps:
 pytest: venv browser-deps
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-test: lint check-migrations schema infra-check pytest
+test: lint check-migrations schema infra-check workflow-check pytest
 
 bench: venv
 	$(PY) tests/perf/bench_parse.py
@@ -127,8 +141,10 @@ package: venv
 	$(PY) -m tools.packaging build --stage $(STAGE)
 
 # $(STAGE)-worker first (zappa deploy the first time, else zappa update --zip), migrate on it, then $(STAGE).
+# ZIPS=folder deploys lego-api-$(STAGE)-worker.zip and lego-api-$(STAGE).zip from there as built earlier by
+# `make package` (the deploy pipeline's artifacts) instead of building them now.
 deploy: venv
-	$(PY) -m tools.packaging deploy --stage $(STAGE)
+	$(PY) -m tools.packaging deploy --stage $(STAGE) $(if $(ZIPS),--zips $(ZIPS))
 
 # SnapStart stages: point STAGE's `snapstart` alias at the version STEPS (default 1) code changes back.
 rollback: venv

@@ -16,6 +16,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 # kind -> module whose `template()` builds it. A stack named `lego-api-{kind}-{stage}` is deployed per stage.
 STACKS: dict[str, str] = {
     "data": "infra.data",
+    "dns": "infra.dns",
 }
 
 

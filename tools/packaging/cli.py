@@ -24,6 +24,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     build_parser.add_argument("--no-bytecode", action="store_true", help="skip compileall (for comparisons)")
     deploy_parser = commands.add_parser("deploy", help="build and deploy STAGE-worker, migrate, then STAGE")
     deploy_parser.add_argument("--stage", required=True)
+    deploy_parser.add_argument(
+        "--zips", type=Path, help="deploy the zips make package built earlier in this folder (no build)"
+    )
+    deploy_parser.add_argument("--worker-only", action="store_true", help="deploy STAGE-worker alone (no migrate)")
     rollback_parser = commands.add_parser("rollback", help="point STAGE's snapstart alias at an earlier version")
     rollback_parser.add_argument("--stage", required=True)
     rollback_parser.add_argument("--steps", type=int, default=1, help="how many code versions back (default 1)")
@@ -34,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "rollback":
             rollback(args.stage, args.steps)
         else:
-            deploy(args.stage)
+            deploy(args.stage, args.zips, worker_only=args.worker_only)
     except PackagingError as exc:
         print(f"packaging: {exc}", file=sys.stderr)
         return 1

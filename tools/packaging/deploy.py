@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from tools.packaging.build import BuildResult, build
+from tools.packaging.build import build
 from tools.packaging.stage import MAX_DIRECT_UPLOAD_BYTES, PROJECT_ROOT, PackagingError, load_stage
 
 
@@ -30,26 +31,43 @@ def _is_deployed(cli) -> bool:
     return True
 
 
-def _zip_source(cli, result: BuildResult) -> str:
+def _zip_source(cli, zip_path: Path) -> str:
     """The local path, or an s3:// URL in the stage's s3_bucket (created if missing, as zappa does) when the zip is
     too big for a direct upload."""
-    if result.zipped_bytes <= MAX_DIRECT_UPLOAD_BYTES:
-        return str(result.zip_path)
-    if not cli.zappa.upload_to_s3(str(result.zip_path), cli.s3_bucket_name):
-        raise PackagingError(f"uploading {result.zip_path} to s3://{cli.s3_bucket_name} failed")
-    return f"s3://{cli.s3_bucket_name}/{result.zip_path.name}"
+    if zip_path.stat().st_size <= MAX_DIRECT_UPLOAD_BYTES:
+        return str(zip_path)
+    if not cli.zappa.upload_to_s3(str(zip_path), cli.s3_bucket_name):
+        raise PackagingError(f"uploading {zip_path} to s3://{cli.s3_bucket_name} failed")
+    return f"s3://{cli.s3_bucket_name}/{zip_path.name}"
 
 
-def deploy_stage(stage: str) -> None:
+def prebuilt_zip(stage: str, zips: Path) -> Path:
+    """`ZIPS/lego-api-{stage}.zip`, a zip `make package STAGE={stage}` built earlier (the deploy pipeline's
+    artifact), checked to be that stage's: its zappa_settings.py names the stage, so prod's zip never lands on
+    staging."""
+    zip_path = zips / f"lego-api-{stage}.zip"
+    if not zip_path.is_file():
+        raise PackagingError(f"{zip_path} is missing (make package STAGE={stage} builds it)")
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            settings = archive.read("zappa_settings.py").decode()
+    except (zipfile.BadZipFile, KeyError) as exc:
+        raise PackagingError(f"{zip_path} is not a Lambda package built by make package: {exc}") from None
+    if f"API_STAGE='{stage}'" not in settings.replace('"', "'"):
+        raise PackagingError(f"{zip_path} was not built for stage {stage}")
+    return zip_path
+
+
+def deploy_stage(stage: str, zips: Path | None = None) -> None:
     """`zappa deploy` the first time (creating Zappa's execution role when it manages roles), else `zappa update`,
-    always from our own zip."""
-    result = build(stage)
+    always from our own zip: built now, or taken from `zips` (built earlier) when given."""
+    zip_path = prebuilt_zip(stage, zips) if zips is not None else build(stage).zip_path
     from zappa.cli import ZappaCLI
 
     cli = ZappaCLI()
     cli.api_stage = stage
     cli.load_settings(str(PROJECT_ROOT / "zappa_settings.json"))
-    source = _zip_source(cli, result)
+    source = _zip_source(cli, zip_path)
     if _is_deployed(cli):
         _zappa("update", stage, "--zip", source)
     else:
@@ -58,13 +76,20 @@ def deploy_stage(stage: str) -> None:
         _zappa("deploy", stage, "--zip", source)
 
 
-def deploy(stage: str) -> None:
+def deploy(stage: str, zips: Path | None = None, *, worker_only: bool = False) -> None:
     """Worker first (it runs the migrations and must know the new code before the API dispatches to it), then
-    `migrate` on the worker (900 s timeout rather than the API's 30 s), then the API stage."""
+    `migrate` on the worker (900 s timeout rather than the API's 30 s), then the API stage. With `zips`, the zips
+    come from that folder instead of a build; `worker_only` deploys the worker alone (no migration, no API: how the
+    deploy pipeline puts the previous release's worker back)."""
     worker = f"{stage}-worker"
-    deploy_stage(worker)
+    if zips is not None:  # every zip checked before anything is deployed
+        for name in (worker,) if worker_only else (worker, stage):
+            prebuilt_zip(name, zips)
+    deploy_stage(worker, zips)
+    if worker_only:
+        return
     _zappa("manage", worker, "migrate --noinput")
-    deploy_stage(stage)
+    deploy_stage(stage, zips)
 
 
 # --- Rollback (SnapStart stages) --------------------------------------------------------------------------------
