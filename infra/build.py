@@ -14,7 +14,9 @@ from troposphere import Template
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 # kind -> module whose `template()` builds it. A stack named `lego-api-{kind}-{stage}` is deployed per stage.
-STACKS: dict[str, str] = {}
+STACKS: dict[str, str] = {
+    "observability": "infra.observability",
+}
 
 
 def build(kind: str) -> Template:
