@@ -346,6 +346,7 @@ def _alarm(spec: AlarmSpec, topic: Ref) -> Alarm:
         "EvaluationPeriods": spec.evaluation_periods,
         "DatapointsToAlarm": spec.datapoints,
         "TreatMissingData": spec.treat_missing,
+        "Tags": cost_tags(),
     }
     if spec.expression:
         queries = [
@@ -874,6 +875,7 @@ def template() -> Template:
             "Dashboard",
             DashboardName=Sub("LEGO-API-Serverless-${Stage}"),
             DashboardBody=Sub(dashboard_body(), **DASHBOARD_VARIABLES),
+            Tags=cost_tags(),
         )
     )
     _sampling_rule(template)
