@@ -74,40 +74,43 @@ SERVER_ERRORS_BY_TYPE_METRIC = "ServerErrorsByType"  # the same, dimensioned by 
 # (Lambda separates the fields with tabs; a traced invocation appends an `XRAY TraceId: …` line, hence the final
 # `...`). The cold start's own field follows `Max Memory Used: <n> MB`: `Init Duration` on a fresh environment,
 # `Restore Duration` on one restored from a SnapStart snapshot.
+# Each field: its name and, for the labels and units, the text it must be (AWS's own pattern for the REPORT line's
+# memory fields reads the same way).
 REPORT_FIELDS = (
-    "type",
-    "request_id_label",
-    "request_id",
-    "duration_label",
-    "duration",
-    "duration_unit",
-    "billed_label",
-    "billed_duration_label",
-    "billed_duration",
-    "billed_unit",
-    "memory_label",
-    "memory_size_label",
-    "memory_size",
-    "memory_unit",
-    "max_label",
-    "max_memory_label",
-    "max_used_label",
-    "max_memory_used",
-    "max_memory_unit",
+    ("type", "REPORT"),
+    ("request_id_label", "RequestId:"),
+    ("request_id", None),
+    ("duration_label", "Duration:"),
+    ("duration", None),
+    ("duration_unit", "ms"),
+    ("billed_label", "Billed"),
+    ("billed_duration_label", "Duration:"),
+    ("billed_duration", None),
+    ("billed_unit", "ms"),
+    ("memory_label", "Memory"),
+    ("memory_size_label", "Size:"),
+    ("memory_size", None),
+    ("memory_unit", "MB"),
+    ("max_label", "Max"),
+    ("max_memory_label", "Memory"),
+    ("max_used_label", "Used:"),
+    ("max_memory_used", None),
+    ("max_memory_unit", "MB"),
 )
 
 
 def report_pattern(kind: str) -> str:
-    """The filter pattern matching REPORT lines whose cold-start field is `<kind> Duration: <n> ms`."""
-    fields = [*REPORT_FIELDS]
-    fields[0] = 'type="REPORT"'
-    return (
-        "["
-        + ", ".join(
-            [*fields, f'cold_label="{kind}"', 'cold_duration_label="Duration:"', "cold_start", 'cold_unit="ms"', "..."]
-        )
-        + "]"
-    )
+    """The filter pattern matching REPORT lines whose cold-start field is `<kind> Duration: <n> ms`; the duration is
+    the field `cold_start` (the metric value `$cold_start`)."""
+    fields = [
+        *REPORT_FIELDS,
+        ("cold_label", kind),
+        ("cold_duration_label", "Duration:"),
+        ("cold_start", None),
+        ("cold_unit", "ms"),
+    ]
+    named = [name if text is None else f'{name}="{text}"' for name, text in fields]
+    return "[" + ", ".join([*named, "..."]) + "]"
 
 
 # The JSON request log line (lego_api/core/middleware.py, lego_api/core/logging.py): `logger` is
@@ -846,7 +849,9 @@ def _sampling_rule(template: Template) -> None:
                 Priority=100,
                 ReservoirSize=1,  # one request a second traced, then…
                 FixedRate=Ref("XRaySamplingRate"),  # …5% of the rest; decided before the outcome is known
-                ServiceName=Sub(API_FUNCTION),
+                # The function (`lego-api-<stage>`), and API Gateway's `lego-api-<stage>/<stage>` should its stage
+                # tracing be turned on. Lambda samples direct invocations itself, at the same 1/s + 5%.
+                ServiceName=Sub(API_FUNCTION + "*"),
                 ServiceType="*",
                 Host="*",
                 HTTPMethod="*",

@@ -302,6 +302,7 @@ def test_metric_filters_read_the_api_function_log_group():
     filters = {name: resolve(r["Properties"], values) for name, r in resources_of("AWS::Logs::MetricFilter").items()}
 
     assert {f["LogGroupName"] for f in filters.values()} == {"/aws/lambda/lego-api-prod"}
+    assert all(len(f["FilterPattern"]) <= 1024 for f in filters.values())  # CloudWatch's limit
     cold = [filters["ColdStartInitFilter"], filters["ColdStartRestoreFilter"]]
     for metric_filter in cold:
         [transformation] = metric_filter["MetricTransformations"]
@@ -429,7 +430,7 @@ def test_sampling_rule_is_one_request_a_second_then_five_percent():
     properties = resolve(rule["Properties"]["SamplingRule"], parameters("prod"))
     assert properties["ReservoirSize"] == 1
     assert properties["FixedRate"] == 0.05
-    assert properties["ServiceName"] == "lego-api-prod"
+    assert properties["ServiceName"] == "lego-api-prod*"  # the function and its REST API's stage
     assert properties["RuleName"] == "lego-api-prod" and len(properties["RuleName"]) <= 32
     assert all(properties[key] == "*" for key in ("Host", "HTTPMethod", "URLPath", "ResourceARN", "ServiceType"))
     assert 1 <= properties["Priority"] <= 9999
