@@ -4,7 +4,8 @@ the PRD alarms (each named `lego-api-{stage}-<slug>`, each description linking t
 metric filters that turn the API function's log lines into metrics (cold start from the REPORT lines, 5xx by
 `errorType` from the JSON request log), the X-Ray sampling rule and the monthly budget.
 
-It reads the data stack's exports (`${DataStackName}-DbInstanceId` …, see docs in infra/common.py) and Zappa's
+It reads the data stack's exports (`${DataStackName}-DbInstanceId`, `-DbProxyName`, `-CacheReplicationGroupId`,
+`-SearchDomainName`, `-MediaBucketName`) and Zappa's
 names (functions `lego-api-{stage}` and `lego-api-{stage}-worker`, REST API `lego-api-{stage}`, log group
 `/aws/lambda/lego-api-{stage}`). Deploy it after the first `make deploy` of the stage: a metric filter needs its
 log group, which Lambda creates on the function's first invocation (Zappa's deploy calls `/health`).
@@ -146,7 +147,6 @@ class AlarmSpec:
     metric: str = ""
     statistic: str = ""
     dimensions: dict[str, Any] = field(default_factory=dict)
-    unit: str = ""
     expression: str = ""
     queries: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = ()  # (id, namespace, metric, stat, dims)
 
@@ -237,7 +237,6 @@ def alarm_specs() -> list[AlarmSpec]:
             metric="Latency",
             statistic="p99",
             dimensions=api,
-            unit="Milliseconds",
         ),
         AlarmSpec(
             slug="rds-cpu",
@@ -307,7 +306,6 @@ def alarm_specs() -> list[AlarmSpec]:
             namespace=LOG_NAMESPACE,
             metric=COLD_START_METRIC,
             statistic="p99",
-            unit="Milliseconds",
         ),
         AlarmSpec(
             slug="server-errors",
@@ -376,8 +374,6 @@ def _alarm(spec: AlarmSpec, topic: Ref) -> Alarm:
             properties["ExtendedStatistic"] = spec.statistic
         else:
             properties["Statistic"] = spec.statistic
-        if spec.unit:
-            properties["Unit"] = spec.unit
     return Alarm(_logical_id(spec.slug), **properties)
 
 
