@@ -458,7 +458,7 @@ def dashboard_widgets() -> list[dict[str, Any]]:
                 for stat in ("Average", "p99")
             ],
             stat="Average",
-            unit_label="µs",
+            unit_label="microseconds",
         ),
         _metric_widget(
             "RDS: CPU and freeable memory",
@@ -549,7 +549,6 @@ def dashboard_widgets() -> list[dict[str, Any]]:
                     {
                         "expression": f"SEARCH('{{{LOG_NAMESPACE},ErrorType}} MetricName=\"{SERVER_ERRORS_BY_TYPE_METRIC}\"', 'Sum', {DASHBOARD_PERIOD})",
                         "id": "bytype",
-                        "label": "",
                     }
                 ],
                 [LOG_NAMESPACE, SERVER_ERRORS_METRIC, {"label": "all 5xx", "id": "total"}],
