@@ -17,6 +17,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STACKS: dict[str, str] = {
     "data": "infra.data",
     "dns": "infra.dns",
+    "observability": "infra.observability",
 }
 
 
