@@ -88,6 +88,9 @@ def add_buckets(t: Template) -> tuple[s3.Bucket, s3.Bucket]:
                     ABORT_MULTIPART,
                 ]
             ),
+            # S3 publishes request metrics (the dashboard's S3 widget) only for a request metrics configuration; the
+            # observability stack's S3RequestMetricsFilterId names this one.
+            MetricsConfigurations=[s3.MetricsConfiguration(Id="EntireBucket")],
             CorsConfiguration=s3.CorsConfiguration(
                 CorsRules=[
                     s3.CorsRules(

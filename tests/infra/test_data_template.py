@@ -94,6 +94,14 @@ def test_media_lifecycle_expires_tmp_after_a_day_and_aborts_multipart_uploads(te
     assert len(rules) == 2
 
 
+def test_media_bucket_has_the_request_metrics_configuration_the_dashboard_reads(template):
+    """S3 publishes request metrics only for a named configuration; the observability stack's default names it."""
+    from infra import observability
+
+    configurations = template["Resources"]["MediaBucket"]["Properties"]["MetricsConfigurations"]
+    assert configurations == [{"Id": observability.S3_FILTER_ID_DEFAULT}]  # no filter: the whole bucket
+
+
 def test_media_cors_admits_presigned_puts_from_the_web_origin_only(template):
     (rule,) = template["Resources"]["MediaBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
     assert rule["AllowedOrigins"] == [{"Ref": "WebOrigin"}]
