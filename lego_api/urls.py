@@ -1,27 +1,30 @@
-"""Top-level URLs: the index, health, JWKS, CSRF, OpenAPI, the apps' API routes, local uploads and the admin."""
+"""Top-level URLs: the index, health, JWKS, CSRF, OpenAPI, the apps' API routes, local uploads and the admin.
+
+The OpenAPI routes and the admin import their machinery on first use (`lego_api.core.schema`,
+`lego_api.core.lazy_admin`): a cold start does not pay for them."""
 
 from django.conf import settings
-from django.contrib import admin
 from django.urls import include, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from lego_api.core.health import health_view
+from lego_api.core.lazy_admin import admin_urls
 from lego_api.core.local_uploads import local_upload
 from lego_api.core.media import media_file
 from lego_api.core.routing import route
+from lego_api.core.schema import docs_view, schema_view
 from lego_api.core.views import csrf_token_view, index_view
 
 urlpatterns = [
     route("", index_view, "index"),
     route("health", health_view, "health"),
     route("api/csrf", csrf_token_view, "csrf"),
-    route("api/schema", SpectacularAPIView.as_view(), "schema"),
-    route("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), "swagger-ui"),
+    route("api/schema", schema_view, "schema"),
+    route("api/docs", docs_view, "swagger-ui"),
     re_path(r"^api/", include("mocs.urls")),
     re_path(r"^api/", include("gallery.urls")),
     re_path(r"^api/", include("profiles.urls")),
     re_path(r"^api/", include("wishlist.urls")),
-    re_path(rf"^{settings.ADMIN_URL}", admin.site.urls),
+    admin_urls(settings.ADMIN_URL),
 ]
 
 if settings.LOCAL_AUTH_ENABLED:

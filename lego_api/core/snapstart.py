@@ -70,12 +70,19 @@ def before_snapshot() -> None:
 
 def warm_up() -> None:
     """Work a first request would otherwise do, and that is the same in every instance: the URL resolver (which
-    imports every view and serializer module) and the views' serializers' fields."""
+    imports every view and serializer module), the views' serializers' fields, and what a full cold start leaves to
+    first use (lego_api.core.lazy_admin, lego_api.core.schema, lego_api.core.static): the admin's modules and URLs
+    (walking the resolvers below imports them), the OpenAPI document and drf-spectacular's views, the static files'
+    table. A restored copy pays for none of it."""
     from django.urls import get_resolver
+
+    from lego_api.core import schema, static
 
     resolver = get_resolver()
     resolver._populate()  # what the first resolve() does
-    for pattern in _url_patterns(resolver.url_patterns):
+    schema.warm_up()
+    static.read_all()
+    for pattern in _url_patterns(resolver.url_patterns):  # every resolver's URL module, the admin's included
         view = getattr(pattern.callback, "cls", None)
         serializer_class = getattr(view, "serializer_class", None)
         if serializer_class is not None:
