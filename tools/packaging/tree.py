@@ -127,12 +127,17 @@ def run_django(app_dir: Path, settings_module: str, code: str, what: str, **env_
         )
 
 
+LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the zip
+
+
 def compile_bytecode(app_dir: Path) -> None:
-    """Precompile every module; unchecked-hash pycs are used as they are, whatever the files' times."""
+    """Precompile every module; unchecked-hash pycs are used as they are, whatever the files' times. The source
+    paths written into the bytecode (tracebacks) are Lambda's, not the build folder's, so the same sources give the
+    same bytes whichever scratch folder they were compiled in."""
     if sys.version_info[:2] != tuple(int(p) for p in PYTHON_VERSION.split(".")):
         raise PackagingError(f"bytecode must be compiled by Python {PYTHON_VERSION} (this is {sys.version.split()[0]})")
     command = [sys.executable, "-I", "-m", "compileall", "-q", "-f", "-j", "0", "--invalidation-mode", "unchecked-hash"]
-    run([*command, str(app_dir)], "compileall")
+    run([*command, "-s", str(app_dir), "-p", LAMBDA_TASK_ROOT, str(app_dir)], "compileall")
 
 
 def write_zappa_files(app_dir: Path, cli, build_time: str, zappa_dir: Path) -> None:
