@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 import re
+from importlib import import_module
 
 import pytest
+from django.urls import resolve
 
+from lego_api.core.routing import TEXT_SEGMENT, UUID
 from tests.deploy.conftest import PackagedLambda, api_event, lambda_env, response_json
 
 SPECTACULAR = ("django.test", "drf_spectacular.generators", "drf_spectacular.openapi", "lego_api.core.openapi")
@@ -88,3 +91,43 @@ def test_snapstart_warm_up_brings_everything_in_before_the_snapshot(fresh):
     warmed = fresh.invoke({"raw_command": "from lego_api.core import snapstart; snapstart.warm_up()"})
     assert warmed.ok, warmed.error
     assert probe(fresh) == {"modules": sorted(WATCHED), "static_unread": False}
+
+
+# --- Each app's routes through lego_api.urls (AppRoutes) ------------------------------------------------------------
+
+SAMPLE_ID = "00000000-0000-4000-8000-000000000000"
+
+
+def _sample_path(regex: str) -> str:
+    """`^images/(?P<id>…uuid…)/flag/?$` -> `images/0000…/flag`."""
+    path = regex.removeprefix("^").removesuffix("$").removesuffix("/?")
+    path = re.sub(r"\(\?P<\w+>" + re.escape(UUID) + r"\)", SAMPLE_ID, path)
+    return re.sub(r"\(\?P<\w+>" + re.escape(TEXT_SEGMENT) + r"\)", "some-user", path).replace("\\", "")
+
+
+@pytest.mark.parametrize("app", ["mocs", "gallery", "profiles", "wishlist"])
+def test_every_route_of_every_app_resolves_through_the_api_urls(app):
+    """A segment missing from `app_routes(...)` would make its routes 404: each pattern of the app's own URL module
+    must resolve, under /api/, to its own view."""
+    patterns = import_module(f"{app}.urls").urlpatterns
+    assert patterns
+    for pattern in patterns:
+        path = "/api/" + _sample_path(pattern.pattern.regex.pattern)
+        match = resolve(path, urlconf="lego_api.urls")
+        assert match.func is pattern.callback, path
+        assert resolve(path + "/", urlconf="lego_api.urls").func is pattern.callback
+
+
+def test_an_app_s_views_are_imported_by_its_own_first_request_only(fresh, issuer):
+    views = ["gallery.views", "profiles.views", "wishlist.views"]
+    check = f"import sys; print({MARKER!r} + repr(sorted(n for n in {views!r} if n in sys.modules)))"
+
+    def imported() -> str:
+        invocation = fresh.invoke({"raw_command": check})
+        return next(line for line in invocation.logs if line.startswith(MARKER))[len(MARKER) :]
+
+    token = issuer.token("lazy-apps-user")
+    assert fresh.invoke(api_event("GET", "/api/mocs", token=token)).result["statusCode"] == 200
+    assert imported() == "[]"
+    assert fresh.invoke(api_event("GET", "/api/wishlist", token=token)).result["statusCode"] == 200
+    assert imported() == "['wishlist.views']"
