@@ -82,6 +82,7 @@ def warm_up() -> None:
     resolver._populate()  # what the first resolve() does
     schema.warm_up()
     static.read_all()
+    _import_request_backends()
     for pattern in _url_patterns(resolver.url_patterns):  # every resolver's URL module, the admin's included
         view = getattr(pattern.callback, "cls", None)
         serializer_class = getattr(view, "serializer_class", None)
@@ -90,6 +91,18 @@ def warm_up() -> None:
                 serializer_class().fields  # noqa: B018 - builds and caches the declared fields
             except Exception:  # a serializer that needs a context is simply left for the request
                 logger.debug("serializer %s not warmed", serializer_class, exc_info=True)
+
+
+def _import_request_backends() -> None:
+    """The backends every request builds on first use: the caches (django-redis's client, no connection yet: the
+    pools connect on the first command, after the restore) and the messages middleware's storage."""
+    from django.conf import settings
+    from django.core.cache import caches
+    from django.utils.module_loading import import_string
+
+    for alias in settings.CACHES:
+        getattr(caches[alias], "client", None)  # django-redis builds its client (serializer, compressor) on first use
+    import_string(settings.MESSAGE_STORAGE)
 
 
 def _url_patterns(patterns) -> list[Any]:

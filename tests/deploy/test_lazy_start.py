@@ -87,10 +87,25 @@ def test_the_admin_index_lists_every_app_discovered_on_first_use(fresh):
     assert probe(fresh)["modules"] == sorted(ADMIN)
 
 
-def test_snapstart_warm_up_brings_everything_in_before_the_snapshot(fresh):
-    warmed = fresh.invoke({"raw_command": "from lego_api.core import snapstart; snapstart.warm_up()"})
+def test_snapstart_warm_up_brings_everything_in_before_the_snapshot(fresh, issuer):
+    warmed = fresh.invoke(
+        {
+            "raw_command": "import sys; from lego_api.core import snapstart; snapstart.warm_up(); sys._warmed = set(sys.modules)"
+        }
+    )
     assert warmed.ok, warmed.error
     assert probe(fresh) == {"modules": sorted(WATCHED), "static_unread": False}
+
+    # The first request after it (a restored copy's) imports nothing of the project or of the libraries it serves with.
+    listing = fresh.invoke(api_event("GET", "/api/mocs", token=issuer.token("lazy-warm-user")))
+    assert listing.result["statusCode"] == 200
+    ours = ("lego_api", "mocs", "gallery", "profiles", "wishlist", "rest_framework", "drf_spectacular", "django_redis")
+    check = (
+        f"import sys; print({MARKER!r} + repr(sorted(n for n in set(sys.modules) - sys._warmed "
+        f"if n.split('.')[0] in {ours!r})))"
+    )
+    invocation = fresh.invoke({"raw_command": check})
+    assert next(line for line in invocation.logs if line.startswith(MARKER)) == MARKER + "[]"
 
 
 # --- Each app's routes through lego_api.urls (AppRoutes) ------------------------------------------------------------
