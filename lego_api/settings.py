@@ -108,7 +108,7 @@ if SITE_URL and not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", SITE_URL):
     raise ImproperlyConfigured(f"SITE_URL must be an absolute http(s) URL, not {SITE_URL!r}")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "lego_api.core.lazy_admin.AdminConfig",  # django.contrib.admin, its modules discovered on first use
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -133,7 +133,7 @@ MIDDLEWARE = [
     "lego_api.core.middleware.RequestContextMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "lego_api.core.static.StaticFilesMiddleware",  # whitenoise, STATIC_ROOT read on the first /static/ request
     "lego_api.core.middleware.ApiGateMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -410,7 +410,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "lego_api.core.pagination.PagePagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "lego_api.core.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "lego_api.core.schema.AutoSchema",  # becomes lego_api.core.openapi's when generating
     "EXCEPTION_HANDLER": "lego_api.core.errors.exception_handler",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "lego_api.core.renderers.IgnoreAcceptNegotiation",
     # OPTIONS is only CORS preflight (answered by django-cors-headers); no DRF metadata pages.
@@ -420,6 +420,8 @@ REST_FRAMEWORK = {
     "DATETIME_FORMAT": None,  # datetimes reach the renderer, which writes the SPEC §1.5 format
     "PAGE_SIZE": 20,
 }
+# The document `make package` generates into the package (lego_api.core.schema); absent locally: generated per request.
+OPENAPI_DOCUMENT_DIR = BASE_DIR / "openapi"
 SPECTACULAR_SETTINGS = {
     "TITLE": "LEGO Projects API",
     "DESCRIPTION": "MOC and set instructions, files and parts lists, gallery, albums, wishlist and profiles.",

@@ -22,7 +22,7 @@ from rest_framework import serializers
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.views import APIView
 
-from lego_api.core import exceptions, ratelimit
+from lego_api.core import exceptions, ratelimit, schema
 from lego_api.core.authentication import TOKEN_COOKIE
 from lego_api.core.casing import to_camel
 from lego_api.core.routing import UUID
@@ -282,3 +282,10 @@ def document_plain_views(endpoints: list[tuple]) -> list[tuple]:
         if view is not None:
             added += [(enumerator.get_path_from_regex(regex), regex, "GET", view.as_view())]
     return endpoints + added
+
+
+# The views' schema classes were made from `lego_api.core.schema.AutoSchema` (DEFAULT_SCHEMA_CLASS, kept light for the
+# cold start): from now on it is this AutoSchema, and so is every subclass `@extend_schema` made of it.
+if schema.AutoSchema.__bases__ != (AutoSchema,):
+    schema.AutoSchema.__bases__ = (AutoSchema,)
+    del schema.AutoSchema.method_mapping  # drf-spectacular's own, from here on

@@ -1,13 +1,29 @@
-"""OpenAPI helpers: the success envelopes views describe their responses with, and camelCase property names in the
-generated schema, matching what the API sends and accepts. The C3 rules themselves are in `lego_api.core.openapi`."""
+"""OpenAPI helpers: the success envelopes views describe their responses with, camelCase property names in the
+generated schema (matching what the API sends and accepts), and C3's two routes. The C3 rules themselves are in
+`lego_api.core.openapi`, which only a schema generation imports.
+
+Cold start (tests/perf/bench_coldstart.py): nothing here imports drf-spectacular's generator. `AutoSchema` below is the
+DEFAULT_SCHEMA_CLASS that the views' `@extend_schema` decorators subclass when their modules are imported; it becomes
+the real one (`lego_api.core.openapi.AutoSchema`) when a generation imports that module. `GET /api/schema` serves the
+document `make package` generated into the package (`openapi/`, the bytes `manage.py spectacular` writes) and
+`GET /api/docs` imports drf-spectacular's Swagger UI view on its first request.
+"""
 
 from __future__ import annotations
 
+import json
+import threading
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.module_loading import import_string
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.schemas.inspectors import ViewInspector
 
 from lego_api.core.casing import to_camel
 
@@ -103,3 +119,121 @@ def update_operations(*, summary: str, route: str, description: str, request: An
         "partial_update": extend_schema(summary=f"{summary} ({route}; PATCH and PUT are both partial)", **shared),
         "update": extend_schema(summary=f"{summary} ({route}; PUT is an alias of PATCH)", **shared),
     }
+
+
+# --- The schema class the decorators subclass ---------------------------------------------------------------------
+
+
+class AutoSchema(ViewInspector):
+    """DEFAULT_SCHEMA_CLASS: stands in for `lego_api.core.openapi.AutoSchema` until a document is generated.
+
+    drf-spectacular's `@extend_schema` subclasses the default schema class when a view module is imported; naming
+    the real AutoSchema there would import drf-spectacular's generator (and DRF's and Django's test clients, which it
+    imports) in every cold start. This class carries only what the decorators read (`method_mapping`, as
+    `extend_schema_view` reads it). Importing `lego_api.core.openapi` puts the real AutoSchema under it (see the end of
+    that module), and every generation imports it first: its preprocessing hooks are named in SPECTACULAR_SETTINGS
+    and drf-spectacular loads them before it builds a view's schema. The subclasses the decorators made follow.
+    """
+
+    method_mapping = {
+        "get": "retrieve",
+        "post": "create",
+        "put": "update",
+        "patch": "partial_update",
+        "delete": "destroy",
+    }
+
+
+# --- C3: the document and Swagger UI --------------------------------------------------------------------------------
+
+# What `manage.py spectacular` writes (`--format openapi` / `openapi-json`), served for `?format=` yaml/json.
+DOCUMENT_FILES = {"yaml": "schema.yaml", "json": "schema.json"}
+# Content types as DRF's Response writes them for drf-spectacular's renderers (the JSON renderer has no charset).
+MEDIA_TYPES = {"yaml": "application/vnd.oai.openapi; charset=utf-8", "json": "application/vnd.oai.openapi+json"}
+BUILD_INFO = "build.json"  # {"version": the document's info.version}
+_documents: dict[str, dict[str, bytes]] = {}  # OPENAPI_DOCUMENT_DIR -> format -> bytes
+_documents_lock = threading.Lock()
+
+
+def build_documents(directory: Path) -> dict[str, Any]:
+    """Write the document as `manage.py spectacular` does, in both formats, into `directory` (run by the package
+    build inside the package tree; validated and refused on any warning, as `make schema` does)."""
+    from django.core.management import call_command
+
+    directory.mkdir(parents=True, exist_ok=True)
+    call_command(
+        "spectacular", format="openapi", file=str(directory / DOCUMENT_FILES["yaml"]), validate=True, fail_on_warn=True
+    )
+    call_command("spectacular", format="openapi-json", file=str(directory / DOCUMENT_FILES["json"]))
+    info = {"version": settings.SPECTACULAR_SETTINGS["VERSION"]}
+    (directory / BUILD_INFO).write_text(json.dumps(info))
+    return info
+
+
+def load_documents() -> dict[str, bytes]:
+    """The built document's bytes by format, read once; empty when there is none or it was built for another
+    version (the local tree, or an APP_VERSION set on the function): then drf-spectacular generates it per request."""
+    directory = str(settings.OPENAPI_DOCUMENT_DIR)
+    with _documents_lock:
+        if directory not in _documents:
+            _documents[directory] = _read_documents(Path(directory))
+        return _documents[directory]
+
+
+def _read_documents(directory: Path) -> dict[str, bytes]:
+    try:
+        info = json.loads((directory / BUILD_INFO).read_text())
+        documents = {name: (directory / file).read_bytes() for name, file in DOCUMENT_FILES.items()}
+    except (OSError, ValueError):
+        return {}
+    return documents if info.get("version") == settings.SPECTACULAR_SETTINGS["VERSION"] else {}
+
+
+def _static_format(request: HttpRequest) -> str | None:
+    """The format a plain GET asks for (none or `?format=yaml|json`); None for anything the generator must see."""
+    if request.method not in ("GET", "HEAD") or set(request.GET) - {"format"}:
+        return None
+    requested = request.GET.get("format", "yaml")
+    return requested if requested in DOCUMENT_FILES else None
+
+
+@csrf_exempt
+def schema_view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    """C3 `GET /api/schema`: the built document, with the headers drf-spectacular's view sends; anything else
+    (another method, `?lang=`, `?version=`, no built document) goes to drf-spectacular's view."""
+    kind = _static_format(request)
+    body = load_documents().get(kind) if kind else None
+    if body is None:
+        return _spectacular_view("drf_spectacular.views.SpectacularAPIView")(request, *args, **kwargs)
+    response = HttpResponse(body, content_type=MEDIA_TYPES[kind])
+    response["Content-Disposition"] = f'inline; filename="{settings.SPECTACULAR_SETTINGS["TITLE"]}.{kind}"'
+    response["Allow"] = "GET, HEAD, OPTIONS"
+    response["Vary"] = "Accept"
+    return response
+
+
+@csrf_exempt
+def docs_view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    """C3 `GET /api/docs`: drf-spectacular's Swagger UI (sidecar assets), imported on the first request."""
+    return _spectacular_view("drf_spectacular.views.SpectacularSwaggerView", url_name="schema")(
+        request, *args, **kwargs
+    )
+
+
+_views: dict[str, Any] = {}
+
+
+def _spectacular_view(path: str, **initkwargs):
+    view = _views.get(path)
+    if view is None:
+        import lego_api.core.openapi  # noqa: F401 - the real AutoSchema under the views' schema classes
+
+        view = _views[path] = import_string(path).as_view(**initkwargs)
+    return view
+
+
+def warm_up() -> None:
+    """Everything the C3 routes import or read on their first request (SnapStart: done before the snapshot)."""
+    load_documents()
+    _spectacular_view("drf_spectacular.views.SpectacularAPIView")
+    _spectacular_view("drf_spectacular.views.SpectacularSwaggerView", url_name="schema")

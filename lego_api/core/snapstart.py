@@ -70,12 +70,20 @@ def before_snapshot() -> None:
 
 def warm_up() -> None:
     """Work a first request would otherwise do, and that is the same in every instance: the URL resolver (which
-    imports every view and serializer module) and the views' serializers' fields."""
+    imports every view and serializer module), the views' serializers' fields, and what a full cold start leaves to
+    first use (lego_api.core.lazy_admin, lego_api.core.schema, lego_api.core.static): the admin's modules and URLs
+    (walking the resolvers below imports them), the OpenAPI document and drf-spectacular's views, the static files'
+    table. A restored copy pays for none of it."""
     from django.urls import get_resolver
+
+    from lego_api.core import schema, static
 
     resolver = get_resolver()
     resolver._populate()  # what the first resolve() does
-    for pattern in _url_patterns(resolver.url_patterns):
+    schema.warm_up()
+    static.read_all()
+    _import_request_backends()
+    for pattern in _url_patterns(resolver.url_patterns):  # every resolver's URL module, the admin's included
         view = getattr(pattern.callback, "cls", None)
         serializer_class = getattr(view, "serializer_class", None)
         if serializer_class is not None:
@@ -83,6 +91,18 @@ def warm_up() -> None:
                 serializer_class().fields  # noqa: B018 - builds and caches the declared fields
             except Exception:  # a serializer that needs a context is simply left for the request
                 logger.debug("serializer %s not warmed", serializer_class, exc_info=True)
+
+
+def _import_request_backends() -> None:
+    """The backends every request builds on first use: the caches (django-redis's client, no connection yet: the
+    pools connect on the first command, after the restore) and the messages middleware's storage."""
+    from django.conf import settings
+    from django.core.cache import caches
+    from django.utils.module_loading import import_string
+
+    for alias in settings.CACHES:
+        getattr(caches[alias], "client", None)  # django-redis builds its client (serializer, compressor) on first use
+    import_string(settings.MESSAGE_STORAGE)
 
 
 def _url_patterns(patterns) -> list[Any]:

@@ -4,8 +4,10 @@ way (target: within 1.3x of that floor), each with and without precompiled bytec
 A cold start is a fresh isolated process (`python -I -S`, only the unzipped package on its path, /var/task-like:
 nothing it compiles is kept) importing Zappa's handler and serving its first request: `GET /api/mocs` with a
 Cognito-style token for the API (JWKS fetch, database connection, cache and query included), `GET /hello` for the
-floor. Median of RUNS runs each, after one unmeasured warm-up of the disk cache. Needs the local services (started
-here, as the tests do).
+floor. Median of RUNS runs each, after one unmeasured warm-up of the disk cache; the cases are run in turns, so that a
+change in the load of this shared machine falls on each alike (compare the API with the floor of the same run).
+Needs the local services (started here, as the tests do). The API package is what `make package` builds: its OpenAPI
+document built in, and the admin, drf-spectacular's views and the static files' table left to first use.
 
 Run with `.venv/bin/python tests/perf/bench_coldstart.py`. Prints figures; it is not a timed test.
 
@@ -125,16 +127,27 @@ def medians(runs: list[tuple[float, ...]], names: tuple[str, ...]) -> dict[str, 
 
 
 def measure(label: str, package_dir: Path, event_for, env: dict[str, str]) -> dict[str, float]:
-    cold_start(package_dir, event_for, env)  # warm the page cache, as Lambda's worker has the code locally
-    figures = medians(
-        [cold_start(package_dir, event_for, env) for _ in range(RUNS)], ("total", "init", "first", "warm")
-    )
-    print(
-        f"  {label:<34} cold start {figures['total']:7.0f} ms  (import/init {figures['init']:6.0f}, "
-        f"first request {figures['first']:5.0f}; warm request {figures['warm']:5.1f})",
-        flush=True,
-    )
-    return figures
+    return measure_interleaved({label: (package_dir, event_for, env)})[label]
+
+
+def measure_interleaved(cases: dict[str, tuple[Path, object, dict[str, str]]]) -> dict[str, dict[str, float]]:
+    """RUNS cold starts of each case, taken in turns (case 1, case 2, ..., case 1, ...) so that a change in the load
+    of this shared machine falls on every case alike; the median of each."""
+    for package_dir, event_for, env in cases.values():
+        cold_start(package_dir, event_for, env)  # warm the page cache, as Lambda's worker has the code locally
+    runs: dict[str, list[tuple[float, ...]]] = {label: [] for label in cases}
+    for _ in range(RUNS):
+        for label, (package_dir, event_for, env) in cases.items():
+            runs[label].append(cold_start(package_dir, event_for, env))
+    results = {}
+    for label, measured in runs.items():
+        figures = results[label] = medians(measured, ("total", "init", "first", "warm"))
+        print(
+            f"  {label:<34} cold start {figures['total']:7.0f} ms  (import/init {figures['init']:6.0f}, "
+            f"first request {figures['first']:5.0f}; warm request {figures['warm']:5.1f})",
+            flush=True,
+        )
+    return results
 
 
 def restore_start(package_dir: Path, event_for, env: dict[str, str]) -> tuple[float, float, float, float]:
@@ -182,6 +195,7 @@ def main_restore(session, lego_event, hello_event) -> int:
             "dev",
             project_root=hello_project(root / "hello"),
             collectstatic=False,
+            openapi=False,
             output=root / "floor.zip",
             log=lambda _m: None,
         )
@@ -233,8 +247,11 @@ def main() -> int:
         for label, kwargs in (
             ("api", {}),
             ("api, no bytecode", {"bytecode": False}),
-            ("floor", {"project_root": hello_project(root / "hello"), "collectstatic": False}),
-            ("floor, no bytecode", {"project_root": root / "hello", "collectstatic": False, "bytecode": False}),
+            ("floor", {"project_root": hello_project(root / "hello"), "collectstatic": False, "openapi": False}),
+            (
+                "floor, no bytecode",
+                {"project_root": root / "hello", "collectstatic": False, "openapi": False, "bytecode": False},
+            ),
         ):
             output = root / f"{label.replace(', ', '-').replace(' ', '-')}.zip"
             result = packaging.build("dev", output=output, log=lambda _m: None, **kwargs)
@@ -259,21 +276,35 @@ def main() -> int:
             AWS_XRAY_DAEMON_ADDRESS="127.0.0.1:9",  # UDP into the void: sending costs what it costs on Lambda
         )
 
-        print(f"\ncold starts (median of {RUNS} fresh processes each):", flush=True)
-        figures = {
-            "api": measure("API  GET /api/mocs (authenticated)", builds["api"][1], lego_event, api_env),
-            "api, no bytecode": measure("API, no bytecode", builds["api, no bytecode"][1], lego_event, api_env),
-            "api, x-ray": measure("API, XRAY_ENABLED (as deployed)", builds["api"][1], lego_event, xray_env),
-            "floor": measure("floor GET /hello (Django+DRF)", builds["floor"][1], hello_event, floor_env),
-            "floor, no bytecode": measure(
-                "floor, no bytecode", builds["floor, no bytecode"][1], hello_event, floor_env
-            ),
+        print(f"\ncold starts (median of {RUNS} fresh processes each, the cases in turns):", flush=True)
+        labels = {
+            "api": "API  GET /api/mocs (authenticated)",
+            "api, no bytecode": "API, no bytecode",
+            "api, x-ray": "API, XRAY_ENABLED (as deployed)",
+            "floor": "floor GET /hello (Django+DRF)",
+            "floor, no bytecode": "floor, no bytecode",
         }
+        measured = measure_interleaved(
+            {
+                labels["api"]: (builds["api"][1], lego_event, api_env),
+                labels["api, no bytecode"]: (builds["api, no bytecode"][1], lego_event, api_env),
+                labels["api, x-ray"]: (builds["api"][1], lego_event, xray_env),
+                labels["floor"]: (builds["floor"][1], hello_event, floor_env),
+                labels["floor, no bytecode"]: (builds["floor, no bytecode"][1], hello_event, floor_env),
+            }
+        )
+        figures = {key: measured[label] for key, label in labels.items()}
 
     ratio = figures["api"]["total"] / figures["floor"]["total"]
     init_ratio = figures["api"]["init"] / figures["floor"]["init"]
     saved = figures["api, no bytecode"]["total"] - figures["api"]["total"]
-    print(f"\nAPI / floor cold start: {ratio:.2f}x (target {TARGET_RATIO}x); import/init alone {init_ratio:.2f}x")
+    with open("/proc/loadavg") as loadavg:
+        load = loadavg.read().split()[0]
+    print(
+        f"\nCOLD START RATIO API / floor: {ratio:.2f}x (target {TARGET_RATIO}x): "
+        f"{figures['api']['total']:.0f} ms / {figures['floor']['total']:.0f} ms, load {load}; "
+        f"import/init alone {init_ratio:.2f}x"
+    )
     print(
         f"precompiled bytecode saves {saved:.0f} ms on the API's cold start "
         f"({figures['api, no bytecode']['total'] / figures['api']['total']:.2f}x without it), "
@@ -281,6 +312,11 @@ def main() -> int:
     )
     xray_cost = figures["api, x-ray"]["total"] - figures["api"]["total"]
     print(f"X-Ray SDK and its patches add {xray_cost:.0f} ms to the cold start")
+    api_build = builds["api"][0]
+    print(
+        f"API package: {api_build.unzipped_bytes / mb:.1f} MB unzipped of Lambda's "
+        f"{packaging.MAX_UNZIPPED_BYTES / mb:.0f} MB; boto3+botocore+s3transfer {api_build.boto_bytes / mb:.1f} MB of it"
+    )
     print("within target" if ratio <= TARGET_RATIO else "OVER TARGET")
     return 0
 

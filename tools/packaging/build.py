@@ -27,6 +27,8 @@ from tools.packaging.stage import (
     load_stage,
 )
 
+BOTO_PACKAGES = ("boto3", "botocore", "s3transfer")
+
 
 @dataclass
 class BuildResult:
@@ -40,6 +42,7 @@ class BuildResult:
     max_glibc: tuple[int, ...]
     cached: bool
     timings: dict[str, float] = field(default_factory=dict)
+    boto_bytes: int = 0  # boto3, botocore and s3transfer unzipped (the python3.13 runtime carries its own copies)
 
     def summary(self) -> str:
         mb = 1024 * 1024
@@ -47,7 +50,9 @@ class BuildResult:
         steps = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in self.timings.items())
         return (
             f"{self.zip_path} ({self.stage}): {self.zipped_bytes / mb:.1f} MB zipped, "
-            f"{self.unzipped_bytes / mb:.1f} MB unzipped, {self.files} files, newest GLIBC needed {glibc}; "
+            f"{self.unzipped_bytes / mb:.1f} MB unzipped of Lambda's {MAX_UNZIPPED_BYTES / mb:.0f} MB "
+            f"(boto3+botocore+s3transfer {self.boto_bytes / mb:.1f} MB of it), {self.files} files, "
+            f"newest GLIBC needed {glibc}; "
             f"built in {self.seconds:.1f}s{' (cached tree)' if self.cached else ''}{f' [{steps}]' if steps else ''}"
         )
 
@@ -58,6 +63,7 @@ def build(
     project_root: Path = PROJECT_ROOT,
     bytecode: bool = True,
     collectstatic: bool = True,
+    openapi: bool = True,
     output: Path | None = None,
     build_dir: Path | None = None,
     log=print,
@@ -69,16 +75,22 @@ def build(
     cache_dir.mkdir(parents=True, exist_ok=True)
     with (cache_dir / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # builds sharing build/ (parallel test runs) take turns
-        return _build(stage, project_root, cache_dir, build_dir, bytecode, collectstatic, output, log)
+        return _build(stage, project_root, cache_dir, build_dir, bytecode, collectstatic, openapi, output, log)
 
 
-def _build(stage, project_root, cache_dir, build_dir, bytecode, collectstatic, output, log) -> BuildResult:
+def _build(stage, project_root, cache_dir, build_dir, bytecode, collectstatic, openapi, output, log) -> BuildResult:
     began = time.monotonic()
     timings: dict[str, float] = {}
     cli = load_stage(stage, project_root)
     exclude = list(cli.stage_config.get("exclude", []))
     exclude_glob = list(cli.stage_config.get("exclude_glob", []))
     patterns = [*tree.zip_excludes(), *exclude, "concurrent"]  # zappa always drops a top-level `concurrent` too
+    # The document's info.version is APP_VERSION: the stage's own when it sets one (else the settings' default).
+    app_version = {
+        name: value
+        for name, value in cli.stage_config.get("aws_environment_variables", {}).items()
+        if name == "APP_VERSION"
+    }
 
     step = time.monotonic()
     deps = install_dependencies(project_root / "requirements.txt", cache_dir)
@@ -89,7 +101,7 @@ def _build(stage, project_root, cache_dir, build_dir, bytecode, collectstatic, o
     key = content_hash(
         deps.name,
         *(path.read_bytes() for path in sorted(Path(__file__).parent.glob("*.py"))),  # this package's code
-        json.dumps([exclude, exclude_glob, bytecode, collectstatic, cli.django_settings]),
+        json.dumps([exclude, exclude_glob, bytecode, collectstatic, openapi, app_version, cli.django_settings]),
         *(f"{p.relative_to(project_root)}:{_file_digest(p)}" for p in files),
     )
     app_dir = cache_dir / f"app-{key}"
@@ -110,6 +122,10 @@ def _build(stage, project_root, cache_dir, build_dir, bytecode, collectstatic, o
                 step = time.monotonic()
                 tree.collect_static(work, cli.django_settings)
                 timings["collectstatic"] = time.monotonic() - step
+            if openapi and cli.django_settings:
+                step = time.monotonic()
+                tree.build_openapi(work, cli.django_settings, **app_version)
+                timings["openapi"] = time.monotonic() - step
             step = time.monotonic()
             newest = check_glibc(work)
             timings["glibc check"] = time.monotonic() - step
@@ -151,6 +167,7 @@ def _build(stage, project_root, cache_dir, build_dir, bytecode, collectstatic, o
     with zipfile.ZipFile(zip_path) as archive:
         infos = archive.infolist()
     unzipped = sum(info.file_size for info in infos)
+    boto = sum(info.file_size for info in infos if info.filename.split("/", 1)[0] in BOTO_PACKAGES)
     if unzipped > MAX_UNZIPPED_BYTES:
         raise PackagingError(f"{zip_path}: {unzipped} bytes unzipped, over Lambda's {MAX_UNZIPPED_BYTES}")
     result = BuildResult(
@@ -164,6 +181,7 @@ def _build(stage, project_root, cache_dir, build_dir, bytecode, collectstatic, o
         max_glibc=newest,
         cached=cached,
         timings=timings,
+        boto_bytes=boto,
     )
     log(result.summary())
     if result.zipped_bytes > MAX_DIRECT_UPLOAD_BYTES:

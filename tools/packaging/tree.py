@@ -80,33 +80,64 @@ def apply_exclude_glob(root: Path, exclude_glob: Sequence[str]) -> None:
 
 
 def collect_static(app_dir: Path, settings_module: str) -> None:
-    """`collectstatic` run from the package itself (isolated interpreter, only the package on the path), so the
-    files and the manifest are exactly those of the shipped versions."""
+    """`collectstatic` run from the package itself, so the files and the manifest are exactly those of the shipped
+    versions."""
     code = (
-        "import sys; sys.path.insert(0, '.');"
         "from django.core.management import execute_from_command_line;"
         "execute_from_command_line(['manage.py', 'collectstatic', '--noinput', '--verbosity', '0'])"
     )
-    with tempfile.TemporaryDirectory(prefix="collectstatic-") as scratch:
+    run_django(app_dir, settings_module, code, "collectstatic", STATIC_ROOT=str(app_dir / "staticfiles"))
+
+
+def build_openapi(app_dir: Path, settings_module: str, **env_overrides: str) -> bool:
+    """The OpenAPI document, generated from the package itself into its `OPENAPI_DOCUMENT_DIR` (the bytes
+    `manage.py spectacular` writes, YAML and JSON; lego_api.core.schema serves them). False when the project's
+    settings name no such folder (the benchmark's bare Django floor)."""
+    code = (
+        "import django; django.setup(); from pathlib import Path; from django.conf import settings\n"
+        "directory = getattr(settings, 'OPENAPI_DOCUMENT_DIR', None)\n"
+        "if directory:\n"
+        "    from lego_api.core.schema import build_documents\n"
+        "    build_documents(Path(directory))\n"
+        "print('built' if directory else 'none')\n"
+    )
+    result = run_django(app_dir, settings_module, code, "OpenAPI document", **env_overrides)
+    return result.stdout.strip().endswith("built")
+
+
+def run_django(app_dir: Path, settings_module: str, code: str, what: str, **env_overrides: str):
+    """`code` run by Python 3.13 in the package itself (isolated interpreter, only the package on the path) with
+    local settings: no deployment secret or service is needed."""
+    with tempfile.TemporaryDirectory(prefix="django-build-") as scratch:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": scratch,
             "LANG": "C.UTF-8",
             "DJANGO_SETTINGS_MODULE": settings_module,
-            "ENVIRONMENT": "local",  # no deployment secrets needed to collect files
+            "ENVIRONMENT": "local",  # no deployment secrets needed
             "LOCAL_DIR": scratch,
-            "DATABASE_URL": "postgres://collectstatic@127.0.0.1:1/never-connected",
-            "STATIC_ROOT": str(app_dir / "staticfiles"),
+            "DATABASE_URL": "postgres://package-build@127.0.0.1:1/never-connected",
+            **env_overrides,
         }
-        run([sys.executable, "-I", "-S", "-B", "-c", code], "collectstatic", cwd=app_dir, env=env)
+        return run(
+            [sys.executable, "-I", "-S", "-B", "-c", "import sys; sys.path.insert(0, '.')\n" + code],
+            what,
+            cwd=app_dir,
+            env=env,
+        )
+
+
+LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the zip
 
 
 def compile_bytecode(app_dir: Path) -> None:
-    """Precompile every module; unchecked-hash pycs are used as they are, whatever the files' times."""
+    """Precompile every module; unchecked-hash pycs are used as they are, whatever the files' times. The source
+    paths written into the bytecode (tracebacks) are Lambda's, not the build folder's, so the same sources give the
+    same bytes whichever scratch folder they were compiled in."""
     if sys.version_info[:2] != tuple(int(p) for p in PYTHON_VERSION.split(".")):
         raise PackagingError(f"bytecode must be compiled by Python {PYTHON_VERSION} (this is {sys.version.split()[0]})")
     command = [sys.executable, "-I", "-m", "compileall", "-q", "-f", "-j", "0", "--invalidation-mode", "unchecked-hash"]
-    run([*command, str(app_dir)], "compileall")
+    run([*command, "-s", str(app_dir), "-p", LAMBDA_TASK_ROOT, str(app_dir)], "compileall")
 
 
 def write_zappa_files(app_dir: Path, cli, build_time: str, zappa_dir: Path) -> None:
