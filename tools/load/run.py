@@ -249,7 +249,9 @@ def drive_fallback(plan: plans.Plan, started: float, locust: subprocess.Popen, p
         cycle += 1
 
 
-def run_locust(folder: Path, base: str, plan: plans.Plan, pool: list[dict], *, services: dict | None) -> int:
+def run_locust(
+    folder: Path, base: str, plan: plans.Plan, pool: list[dict], *, services: dict | None, equal_weights: bool = False
+) -> int:
     plan.save(folder / "plan.json")
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:  # tokens stay out of the report
         json.dump(pool, handle)
@@ -261,6 +263,7 @@ def run_locust(folder: Path, base: str, plan: plans.Plan, pool: list[dict], *, s
         "LOAD_POOL": str(pool_path),
         "LOAD_REPORT": str(folder),
         "PYTHONPATH": str(PROJECT_ROOT),
+        **({"LOAD_EQUAL_WEIGHTS": "1"} if equal_weights else {}),
     }
     command = [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", base,
@@ -317,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fallback-share", type=float, default=1 / 3, help="share of time search:down is held")
     parser.add_argument("--logs", type=Path, help="TARGET: a file of CloudWatch log lines of the run (REPORT lines)")
     parser.add_argument("--traffic", type=float, default=10_000_000, help="requests per month for the projection")
+    parser.add_argument("--equal-weights", action="store_true", help="every scenario equally likely (smoke test)")
     parser.add_argument("--max-start", type=int, default=plans.MAX_START)
     parser.add_argument("--max-step", type=int, default=plans.MAX_STEP)
     parser.add_argument("--max-ceiling", type=int, default=plans.MAX_CEILING)
@@ -340,11 +344,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.target:
         pool = cognito_pool(int(plan.seconds))
         info.users = len(pool)
-        run_locust(folder, args.target.rstrip("/"), plan, pool, services=None)
+        run_locust(folder, args.target.rstrip("/"), plan, pool, services=None, equal_weights=args.equal_weights)
     else:
         with local_stack(args.root, folder, workers=args.workers, users=args.users, mocs=args.mocs) as (base, services):
             pool = local_pool(args.users, ttl=int(plan.seconds) + 3600)
-            run_locust(folder, base, plan, pool, services=services)
+            run_locust(folder, base, plan, pool, services=services, equal_weights=args.equal_weights)
     sampler.done.set()
     info.loadavg_after = loadavg()
     info.loadavg_peak = max(sampler.samples, default=None)
