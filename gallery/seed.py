@@ -93,6 +93,16 @@ def gallery_present(user_ids: Sequence[str]) -> bool:
     return GalleryImage.objects.filter(user_id__in=user_ids).values("user_id").distinct().count() == len(user_ids)
 
 
+def gallery_indexed(user_ids: Sequence[str]) -> dict[str, list[str]]:
+    return {KIND: [str(i) for i in GalleryImage.objects.filter(user_id__in=user_ids).values_list("id", flat=True)]}
+
+
 SEEDER = seeding.Seeder(
-    name="gallery", seed=seed_gallery, clear=clear_gallery, present=gallery_present, order=10, families=("gallery",)
+    name="gallery",
+    seed=seed_gallery,
+    clear=clear_gallery,
+    present=gallery_present,
+    order=10,
+    families=("gallery",),
+    indexed=gallery_indexed,
 )

@@ -197,6 +197,16 @@ def mocs_present(user_ids: Sequence[str]) -> bool:
     return owners == len(user_ids)
 
 
+def mocs_indexed(user_ids: Sequence[str]) -> dict[str, list[str]]:
+    return {KIND: [str(i) for i in Moc.objects.filter(user_id__in=user_ids).values_list("id", flat=True)]}
+
+
 SEEDER = seeding.Seeder(
-    name="mocs", seed=seed_mocs, clear=clear_mocs, present=mocs_present, order=20, families=("mocs",)
+    name="mocs",
+    seed=seed_mocs,
+    clear=clear_mocs,
+    present=mocs_present,
+    order=20,
+    families=("mocs",),
+    indexed=mocs_indexed,
 )

@@ -71,6 +71,10 @@ def wishlist_present(user_ids: Sequence[str]) -> bool:
     return WishlistItem.objects.filter(user_id__in=user_ids).values("user_id").distinct().count() == len(user_ids)
 
 
+def wishlist_indexed(user_ids: Sequence[str]) -> dict[str, list[str]]:
+    return {KIND: [str(i) for i in WishlistItem.objects.filter(user_id__in=user_ids).values_list("id", flat=True)]}
+
+
 SEEDER = seeding.Seeder(
     name="wishlist",
     seed=seed_wishlist,
@@ -78,4 +82,5 @@ SEEDER = seeding.Seeder(
     present=wishlist_present,
     order=30,
     families=("wishlist",),
+    indexed=wishlist_indexed,
 )

@@ -14,6 +14,7 @@ import datetime as dt
 import functools
 import io
 import random
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -58,7 +59,8 @@ class Seeder:
     """An app's seeder. `seed(ctx)` bulk-creates the rows of `ctx.user_ids` (there are none: `clear` ran first)
     and returns a SeedResult; `clear(user_ids)` deletes those users' rows of this app; `present(user_ids)` is
     True when those users already have this app's rows (`--if-missing`). `order`: lower runs first (a seeder that
-    links to another app's rows runs after it). `families`: the cache families its rows belong to."""
+    links to another app's rows runs after it). `families`: the cache families its rows belong to; `indexed`: the ids
+    of these users' rows per search kind."""
 
     name: str
     seed: Callable[[SeedContext], SeedResult]
@@ -66,6 +68,8 @@ class Seeder:
     present: Callable[[Sequence[str]], bool]
     order: int = 100
     families: tuple[str, ...] = ()
+    # the ids of these users' rows per search kind, to fill an index again without reseeding (`--if-missing`)
+    indexed: Callable[[Sequence[str]], dict[str, list[str]]] | None = None
 
 
 _seeders: dict[str, Seeder] = {}
@@ -120,7 +124,22 @@ def write_objects(objects: Iterable[tuple[str, bytes, str, str | None]]) -> int:
     return len(items)
 
 
-def index_seeded(index: dict[str, list[str]], *, batch_size: int = 500) -> dict[str, int]:
+def _upsert_with_retries(search: Any, kind: str, ids: list[str], attempts: int = 4) -> tuple[int, list[dict]]:
+    """`bulk_upsert`, again after a transport error (a busy server answering after the 2 s timeout): an upsert by
+    id is idempotent."""
+    from opensearchpy.exceptions import ConnectionError as TransportFailure
+
+    for attempt in range(attempts):
+        try:
+            return search.bulk_upsert(kind, ids)
+        except TransportFailure:  # ConnectionTimeout is one
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1 + attempt)
+    raise AssertionError("unreachable")
+
+
+def index_seeded(index: dict[str, list[str]], *, batch_size: int = 100) -> dict[str, int]:
     """Fill the search indexes with the seeded rows, through the reindex path (create the index if missing, then
     `bulk_upsert` in batches). Nothing when OpenSearch is not configured. Returns documents indexed per kind."""
     from lego_api.core import search
@@ -134,7 +153,7 @@ def index_seeded(index: dict[str, list[str]], *, batch_size: int = 500) -> dict[
         search.ensure_index(kind)
         indexed = 0
         for start in range(0, len(ids), batch_size):
-            count, errors = search.bulk_upsert(kind, ids[start : start + batch_size])
+            count, errors = _upsert_with_retries(search, kind, ids[start : start + batch_size])
             if errors:
                 raise RuntimeError(f"{len(errors)} {kind} documents were rejected: {errors[:1]}")
             indexed += count

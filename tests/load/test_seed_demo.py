@@ -121,6 +121,7 @@ def test_if_missing_leaves_seeded_users_alone(seeded, prefix):
     ids = set(Moc.objects.filter(user_id__in=seeded).values_list("id", flat=True))
     output = seed(prefix, seed=99, if_missing=True)
     assert "nothing to do" in output
+    assert f"indexed {SIZES['images'] * 2} gallery, {SIZES['mocs'] * 2} mocs" in output  # the index filled again
     assert set(Moc.objects.filter(user_id__in=seeded).values_list("id", flat=True)) == ids
 
 

@@ -170,6 +170,7 @@ class LoadShape(LoadTestShape):
     def __init__(self) -> None:
         super().__init__()
         self._stage_label: str | None = None
+        self._stairs: list[dict] = []
 
     def tick(self):
         if PLAN is None:
@@ -181,7 +182,11 @@ class LoadShape(LoadTestShape):
         stage = PLAN.stage_at(elapsed)
         if PLAN.stop_on_failed_stair and self._stage_label and (stage is None or stage.label != self._stage_label):
             finished = next(s for s in PLAN.stages if s.label == self._stage_label)
-            if LOG is not None and not LOG.stair_holds(finished.label, finished.rate, finished.seconds):
+            holds = LOG is not None and LOG.stair_holds(finished.label, finished.rate, finished.seconds)
+            self._stairs.append({"label": finished.label, "holds": holds})
+            (REPORT / "stairs.json").write_text(json.dumps(self._stairs))  # the stairs that ran, for the summary
+            self._stage_label = None
+            if not holds:
                 return None
         if stage is None:
             return None

@@ -3,7 +3,7 @@ deployed stage with `--target`) and write a report folder with Locust's HTML rep
 
 Local runs start the stack with tools/devstack's pieces (plan_stack, start_services, stack_env,
 production_like_env, server_command: the same services and gunicorn command as `make stack WORKERS=4`), migrate,
-seed with `manage.py seed_demo --if-missing` (and refill the in-memory search emulator with `reindex`), mint one
+seed with `manage.py seed_demo --if-missing` (which refills the in-memory search emulator), mint one
 local-issuer token per seeded user (lego_api.core.jwt_keys.mint_local_token, the code of `manage.py devtoken`),
 capture gunicorn's output (the JSON request log) in the report folder, run Locust headless with the plan's shape,
 and stop everything afterwards. `fault` pauses Redis, then OpenSearch (Service.pause, SIGSTOP) on the plan's
@@ -130,8 +130,6 @@ def local_stack(root: Path, folder: Path, *, workers: int, users: int, mocs: int
             "seed_demo", "--users", str(users), "--mocs", str(mocs), "--prefix", SEED_PREFIX, "--if-missing",
             output=setup_log,
         )  # fmt: skip
-        if "nothing to do" in seeded and os.environ.get("OPENSEARCH_URL"):
-            _manage("reindex", output=setup_log)  # the emulator keeps its indexes in memory only
         _say(seeded.strip().splitlines()[-1])
         port = free_port()
         log = (folder / "server.log").open("wb")

@@ -397,6 +397,10 @@ def _max_section(stairs: list[Window]) -> tuple[list[str], float | None]:
     return lines, held
 
 
+def _read_json(path: Path, default):
+    return json.loads(path.read_text()) if path.exists() else default
+
+
 def write_report(folder: Path, info: RunInfo, assumptions: cost.Assumptions | None = None) -> Verdict:
     """Write summary.md and chart.svg into the run's folder; return the verdict (exit code and why)."""
     folder = Path(folder)
@@ -405,7 +409,7 @@ def write_report(folder: Path, info: RunInfo, assumptions: cost.Assumptions | No
     samples = read_samples(folder / "requests.csv")
     started = None
     if (folder / "started.json").exists():
-        started = json.loads((folder / "started.json").read_text())["epoch"]
+        started = _read_json(folder / "started.json", {})["epoch"]
     elif samples:
         started = min(s.start for s in samples)
     stats = read_locust_stats(folder / "locust_stats.csv")
@@ -420,7 +424,10 @@ def write_report(folder: Path, info: RunInfo, assumptions: cost.Assumptions | No
     verdict = Verdict(0)
 
     if plan.name == "max":
-        max_lines, held = _max_section([w for w in stage_windows if w.count])
+        ran = [stage["label"] for stage in _read_json(folder / "stairs.json", [])]
+        spans = [(label, begin + MAX_WARMUP_SECONDS, end, rate) for label, begin, end, rate in plan.windows()]
+        stairs = [w for w in windows_of(samples, started or 0, spans) if w.label in ran]
+        max_lines, held = _max_section(stairs)
         lines += max_lines
         if held is None:
             verdict = Verdict(1, ["no stair held"])
@@ -436,7 +443,7 @@ def write_report(folder: Path, info: RunInfo, assumptions: cost.Assumptions | No
         header = ["Stage", "Target RPS", "Achieved RPS", "Requests", "Errors", "p50 ms", "p95 ms", "p99 ms"]
         lines += _table(header, _window_rows([*stage_windows, total]))
     if plan.faults and started is not None:
-        real = json.loads((folder / "faults.json").read_text()) if (folder / "faults.json").exists() else []
+        real = _read_json(folder / "faults.json", [])
         spans = []
         for label, begin, end in fault_windows(plan):
             spans.append((label, begin, end, None))

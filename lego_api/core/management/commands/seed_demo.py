@@ -34,7 +34,9 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1, help="random seed (default 1): same seed, same data")
         parser.add_argument("--prefix", default="demo-", help="user id prefix (default demo-)")
         parser.add_argument(
-            "--if-missing", action="store_true", help="do nothing when these users already have every app's rows"
+            "--if-missing",
+            action="store_true",
+            help="when these users already have every app's rows, only fill the search indexes with them",
         )
 
     def handle(self, *args, users: int, mocs: int, seed: int, prefix: str, if_missing: bool = False, **options):
@@ -61,7 +63,11 @@ class Command(BaseCommand):
             raise CommandError("no app has registered a seeder")
         user_ids = seeding.demo_user_ids(prefix, users)
         if if_missing and all(seeder.present(user_ids) for seeder in seeders):
-            self.stdout.write(f"{users} users ({user_ids[0]} ...) already seeded; nothing to do")
+            # An in-memory search server (the local emulator) forgets its indexes on restart: fill them again.
+            ids = seeding.merge(seeding.SeedResult(index=s.indexed(user_ids)) for s in seeders if s.indexed).index
+            indexed = seeding.index_seeded(ids)
+            again = f"; indexed {seeding.describe(indexed)}" if indexed else ""
+            self.stdout.write(f"{users} users ({user_ids[0]} ...) already seeded; nothing to do{again}")
             return
         began = time.perf_counter()
         results = []
