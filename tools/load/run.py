@@ -168,6 +168,7 @@ def local_pool(users: int, ttl: int) -> list[dict]:
 def cognito_pool(ttl_hint: int) -> list[dict]:
     """Id tokens of the Cognito test users LOAD_USER_PREFIX + 0001 ... (USER_PASSWORD_AUTH; see README)."""
     import boto3
+    import jwt
 
     client_id = os.environ["LOAD_COGNITO_CLIENT_ID"]
     region = os.environ.get("LOAD_COGNITO_REGION", "us-east-1")
@@ -183,7 +184,9 @@ def cognito_pool(ttl_hint: int) -> list[dict]:
             AuthFlow="USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": username, "PASSWORD": password},
         )
-        pool.append({"userId": username, "token": answer["AuthenticationResult"]["IdToken"]})
+        token = answer["AuthenticationResult"]["IdToken"]
+        claims = jwt.decode(token, options={"verify_signature": False})  # the API's user id is the token's sub
+        pool.append({"userId": claims["sub"], "token": token})
     _say(f"{len(pool)} Cognito tokens (valid about an hour; the run takes {ttl_hint} s)")
     return pool
 
