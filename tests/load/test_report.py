@@ -277,3 +277,19 @@ def test_the_report_folder_is_what_a_run_leaves(run, tmp_path):
     write_report(bare, RunInfo(mode="load", workers=4, users=10))
     assert (bare / "summary.md").exists()
     assert not (bare / "chart.svg").exists()
+
+
+def test_a_report_is_written_again_with_cloudwatch_lines(run, tmp_path):
+    """`python -m tools.load.summary FOLDER --logs FILE`: the run's description is kept in run.json."""
+    from tools.load.summary import load_info, main, save_info
+
+    save_info(run, RunInfo(mode="load", target="https://api.example", users=10, loadavg_before="0.5"))
+    assert load_info(run).loadavg_before == "0.5"
+    json_line = next(line.strip() for line in (run / "server.log").open() if '"durationMs"' in line)
+    logs = tmp_path / "cloudwatch.txt"
+    logs.write_text(
+        f"START RequestId: 1f\n{json_line}\nREPORT RequestId: 1f\tDuration: 3.1 ms\tBilled Duration: 4 ms\t"
+        "Memory Size: 2048 MB\tMax Memory Used: 140 MB\n"
+    )
+    assert main([str(run), "--logs", str(logs)]) == 0  # no failure; goals above its 20 RPS are not judged
+    assert "billed durations of 1 CloudWatch REPORT lines" in (run / "summary.md").read_text()

@@ -51,6 +51,21 @@ TAGS = ["city", "space", "castle", "vehicle", "modular", "train"]
 PARTS_CSV = parts_list_csv(60)
 JPEG = sample_jpeg()
 PARTS_LISTS_PER_MOC = 10  # SPEC §4.2 M17: a MOC takes at most 10 parts lists
+SETUP_ROWS = 5  # MOCs and wishlist items made for a token holder that has none (a deployed stage's test user)
+
+
+def moc_body(title: str) -> dict:
+    """M2's body for a MOC (SPEC §4.2 MocWrite, type moc)."""
+    return {
+        "type": "moc",
+        "title": title,
+        "description": "Made by the load test.",
+        "author": "Load Tester",
+        "partsCount": random.randint(50, 2000),  # noqa: S311
+        "theme": "City",
+        "setNumber": f"MOC-{random.randint(1000, 999999)}",  # noqa: S311
+        "tags": random.sample(TAGS, 2),
+    }
 
 
 class Holder:
@@ -142,15 +157,28 @@ def _on_test_start(environment, **kwargs) -> None:
 
     host = environment.host.rstrip("/")
 
+    def read(holder: Holder, path: str) -> dict:
+        response = requests.get(f"{host}{path}", headers=holder.headers, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def make(holder: Holder, path: str, body: dict) -> None:
+        requests.post(f"{host}{path}", json=body, headers=holder.headers, timeout=30).raise_for_status()
+
     def setup(holder: Holder) -> None:
-        mocs = requests.get(f"{host}/api/mocs?limit=100", headers=holder.headers, timeout=30)
-        mocs.raise_for_status()
-        body = mocs.json()
-        holder.moc_ids = [moc["id"] for moc in body["data"]]
-        holder.moc_pages = max(1, -(-body["total"] // 20))  # pages of 20
-        wishlist = requests.get(f"{host}/api/wishlist?limit=100", headers=holder.headers, timeout=30)
-        wishlist.raise_for_status()
-        holder.wishlist_ids = [item["id"] for item in wishlist.json()["data"]]
+        mocs = read(holder, "/api/mocs?limit=100")
+        if not mocs["data"]:  # a deployed stage's test user without data: a few MOCs, made once
+            for index in range(SETUP_ROWS):
+                make(holder, "/api/mocs", moc_body(f"Load test setup {index + 1}"))
+            mocs = read(holder, "/api/mocs?limit=100")
+        holder.moc_ids = [moc["id"] for moc in mocs["data"]]
+        holder.moc_pages = max(1, -(-mocs["total"] // 20))  # pages of 20
+        wishlist = read(holder, "/api/wishlist?limit=100")
+        if len(wishlist["data"]) < 2:
+            for index in range(SETUP_ROWS):
+                make(holder, "/api/wishlist", {"title": f"Load test wish {index + 1}", "category": "Sets"})
+            wishlist = read(holder, "/api/wishlist?limit=100")
+        holder.wishlist_ids = [item["id"] for item in wishlist["data"]]
 
     gevent.pool.Pool(16).map(setup, HOLDERS)
 
@@ -250,16 +278,7 @@ class ApiUser(FastHttpUser):
                 response.failure(f"status {response.status_code}")
 
     def _create(self) -> str | None:
-        body = {
-            "type": "moc",
-            "title": f"Load test MOC {uuid.uuid4().hex[:12]}",
-            "description": "Made by the load test.",
-            "author": "Load Tester",
-            "partsCount": random.randint(50, 2000),  # noqa: S311
-            "theme": "City",
-            "setNumber": f"MOC-{random.randint(1000, 999999)}",  # noqa: S311
-            "tags": random.sample(TAGS, 2),
-        }
+        body = moc_body(f"Load test MOC {uuid.uuid4().hex[:12]}")
         with self._call("create", "POST", "/api/mocs", json=body, catch_response=True) as response:
             if response.status_code != 201:
                 response.failure(f"status {response.status_code}")

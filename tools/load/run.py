@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tools.load import plan as plans
-from tools.load.summary import RunInfo, write_report
+from tools.load.summary import RunInfo, save_info, write_report
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REPORTS = PROJECT_ROOT / "reports" / "load"
@@ -353,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     sampler.done.set()
     info.loadavg_after = loadavg()
     info.loadavg_peak = max(sampler.samples, default=None)
+    save_info(folder, info)
     verdict = write_report(folder, info)
     print((folder / "summary.md").read_text())
     _say(f"report: {folder}")

@@ -478,3 +478,39 @@ def write_report(folder: Path, info: RunInfo, assumptions: cost.Assumptions | No
     (folder / "summary.md").write_text("\n".join(lines))
     write_chart(folder / "locust_stats_history.csv", folder / "chart.svg", title=f"make load ({plan.name})")
     return verdict
+
+
+def save_info(folder: Path, info: RunInfo) -> None:
+    """The run's description, so that the report can be written again later (with CloudWatch lines)."""
+    fields = {**info.__dict__, "cloudwatch_logs": str(info.cloudwatch_logs) if info.cloudwatch_logs else None}
+    (Path(folder) / "run.json").write_text(json.dumps(fields, indent=2))
+
+
+def load_info(folder: Path) -> RunInfo:
+    fields = _read_json(Path(folder) / "run.json", {"mode": "load"})
+    if fields.get("cloudwatch_logs"):
+        fields["cloudwatch_logs"] = Path(fields["cloudwatch_logs"])
+    return RunInfo(**fields)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m tools.load.summary FOLDER [--logs cloudwatch.txt]`: write a run's summary again, e.g. with the
+    CloudWatch lines of a TARGET run exported after it (billed durations, cold starts)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tools.load.summary", description=main.__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--logs", type=Path, help="CloudWatch log lines of the run (START/REPORT and JSON lines)")
+    args = parser.parse_args(argv)
+    info = load_info(args.folder)
+    if args.logs:
+        info.cloudwatch_logs = args.logs
+    verdict = write_report(args.folder, info)
+    print((args.folder / "summary.md").read_text())
+    return verdict.exit_code
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
