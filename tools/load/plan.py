@@ -16,7 +16,7 @@ from pathlib import Path
 PACE = 2.0
 # load-max: the first stair, the step, the highest stair tried, and how long each stair holds (its first seconds
 # are a warm-up the verdict leaves out).
-MAX_START, MAX_STEP, MAX_CEILING, MAX_STAIR_SECONDS, MAX_WARMUP_SECONDS = 100, 50, 800, 20, 5
+MAX_START, MAX_STEP, MAX_CEILING, MAX_STAIR_SECONDS, MAX_WARMUP_SECONDS = 50, 50, 800, 20, 5
 # load-max: a stair holds when p95 < 100 ms, no request failed and the achieved rate is within 5% of the target.
 MAX_P95_MS, MAX_RATE_SHORTFALL = 100.0, 0.05
 

@@ -476,7 +476,11 @@ def write_report(folder: Path, info: RunInfo, assumptions: cost.Assumptions | No
     if verdict.reasons:
         lines += ["**Exit status 1:** " + "; ".join(verdict.reasons) + ".", ""]
     (folder / "summary.md").write_text("\n".join(lines))
-    write_chart(folder / "locust_stats_history.csv", folder / "chart.svg", title=f"make load ({plan.name})")
+    write_chart(
+        folder / "locust_stats_history.csv",
+        folder / "chart.svg",
+        title=f"make load ({plan.name}): Locust's figures each second (moving windows)",
+    )
     return verdict
 
 
