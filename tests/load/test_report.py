@@ -195,6 +195,11 @@ def test_summary_of_the_recorded_run(run):
         line = next(line for line in summary.splitlines() if line.startswith(f"| {name} |"))
         assert f"| {row['Request Count']} | {row['Failure Count']} |" in line
 
+    # beside them, the server's own time for the scenario, from its request log
+    detail = [r.duration_ms for r in read_request_log_file(run / "server.log") if r.scenario == "detail"]
+    line = next(line for line in summary.splitlines() if line.startswith("| M4 detail |"))
+    assert line.endswith(f"| {percentile(detail, 50):.0f} | {percentile(detail, 95):.0f} |")
+
     # the stages are cut from the per-request log by the plan's windows
     samples = read_samples(run / "requests.csv")
     started = json.loads((run / "started.json").read_text())["epoch"]

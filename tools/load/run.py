@@ -232,7 +232,7 @@ def drive_faults(plan: plans.Plan, services: dict, started: float, locust: subpr
         (folder / "faults.json").write_text(json.dumps(done, indent=2))
 
 
-def drive_fallback(plan: plans.Plan, started: float, locust: subprocess.Popen, period: float = 30.0) -> None:
+def drive_fallback(plan: plans.Plan, started: float, locust: subprocess.Popen, period: float = 6.0) -> None:
     """Hold the search:down switch on for `fallback_share` of every `period` s, so that searches are answered by
     the PostgreSQL fallback (SPEC §6.2: what an engine error or timeout does, for 30 s) that share of the time."""
     from django.core.cache import cache
