@@ -14,7 +14,6 @@ class GalleryConfig(AppConfig):
     name = "gallery"
 
     def ready(self) -> None:
-        from gallery import seed
         from gallery.models import FLAG_CONSTRAINT
         from gallery.search import GALLERY_INDEX
         from gallery.services.counts import album_count, image_count
@@ -36,4 +35,4 @@ class GalleryConfig(AppConfig):
         register_sweep_step("galleryImagesFailed", images_sweep_unfinished)
         register_counter("images", image_count)  # the profile's stats (SPEC §3.12)
         register_counter("albums", album_count)
-        register_seeder(seed.SEEDER)  # manage.py seed_demo
+        register_seeder("gallery.seed.SEEDER")  # manage.py seed_demo (imported only there)

@@ -15,7 +15,6 @@ class WishlistConfig(AppConfig):
         from lego_api.core.orphans import register_key_prefix
         from lego_api.core.search import register
         from lego_api.core.seeding import register_seeder
-        from wishlist import seed
         from wishlist.search import WISHLIST_INDEX
         from wishlist.services import wishlist_count, wishlist_referenced_keys
 
@@ -23,4 +22,4 @@ class WishlistConfig(AppConfig):
         register(WISHLIST_INDEX)
         register_key_prefix(KEY_PREFIX, wishlist_referenced_keys)
         register_counter("wishlistItems", wishlist_count)
-        register_seeder(seed.SEEDER)  # manage.py seed_demo
+        register_seeder("wishlist.seed.SEEDER")  # manage.py seed_demo (imported only there)

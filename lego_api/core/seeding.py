@@ -17,7 +17,6 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -26,15 +25,17 @@ from django.core.exceptions import ImproperlyConfigured
 STORAGE_WRITERS = 8
 
 
-@dataclass
 class SeedContext:
     """What a seeder is given: the users, the sizes per user, its own random source and a clock anchor."""
 
-    user_ids: list[str]
-    sizes: dict[str, int]  # per user: mocs, images, wishlist, albums, parts, files
-    seed: int
-    anchor: dt.datetime  # the start of the current UTC day: timestamps are offsets back from it
-    rng: random.Random = field(default_factory=random.Random)
+    def __init__(
+        self, *, user_ids: list[str], sizes: dict[str, int], seed: int, anchor: dt.datetime, rng: random.Random
+    ) -> None:
+        self.user_ids = user_ids
+        self.sizes = sizes  # per user: mocs, images, wishlist, albums, parts, files
+        self.seed = seed
+        self.anchor = anchor  # the start of the current UTC day: timestamps are offsets back from it
+        self.rng = rng
 
     def uuid(self) -> uuid.UUID:
         """A version-4 UUID drawn from the seeder's random source (deterministic with the seed)."""
@@ -45,46 +46,61 @@ class SeedContext:
         return self.anchor - dt.timedelta(milliseconds=self.rng.randrange(within_days * 86_400_000))
 
 
-@dataclass
 class SeedResult:
     """What a seeder made: row counts by table (for the command's report) and the ids to index per search kind."""
 
-    counts: dict[str, int] = field(default_factory=dict)
-    index: dict[str, list[str]] = field(default_factory=dict)
-    objects: int = 0
+    def __init__(
+        self, *, counts: dict[str, int] | None = None, index: dict[str, list[str]] | None = None, objects: int = 0
+    ) -> None:
+        self.counts = counts or {}
+        self.index = index or {}
+        self.objects = objects
 
 
-@dataclass(frozen=True)
 class Seeder:
     """An app's seeder. `seed(ctx)` bulk-creates the rows of `ctx.user_ids` (there are none: `clear` ran first)
     and returns a SeedResult; `clear(user_ids)` deletes those users' rows of this app; `present(user_ids)` is
-    True when those users already have this app's rows (`--if-missing`). `order`: lower runs first (a seeder that
-    links to another app's rows runs after it). `families`: the cache families its rows belong to; `indexed`: the ids
-    of these users' rows per search kind."""
+    True when those users already have this app's rows (`--if-missing`); `indexed(user_ids)` gives the ids of their
+    rows per search kind (to fill an index again without reseeding). `order`: lower runs first (a seeder that
+    links to another app's rows runs after it). `families`: the cache families its rows belong to.
 
-    name: str
-    seed: Callable[[SeedContext], SeedResult]
-    clear: Callable[[Sequence[str]], None]
-    present: Callable[[Sequence[str]], bool]
-    order: int = 100
-    families: tuple[str, ...] = ()
-    # the ids of these users' rows per search kind, to fill an index again without reseeding (`--if-missing`)
-    indexed: Callable[[Sequence[str]], dict[str, list[str]]] | None = None
+    Plain classes here, not dataclasses: this module is imported at every start (the apps register with it), and
+    the seeders themselves are imported only by `seed_demo`."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        seed: Callable[[SeedContext], SeedResult],
+        clear: Callable[[Sequence[str]], None],
+        present: Callable[[Sequence[str]], bool],
+        indexed: Callable[[Sequence[str]], dict[str, list[str]]] | None = None,
+        order: int = 100,
+        families: tuple[str, ...] = (),
+    ) -> None:
+        self.name, self.seed, self.clear, self.present, self.indexed = name, seed, clear, present, indexed
+        self.order, self.families = order, families
 
 
-_seeders: dict[str, Seeder] = {}
+_seeder_paths: list[str] = []
 
 
-def register_seeder(seeder: Seeder) -> None:
-    """Register an app's seeder; each name has one owner."""
-    registered = _seeders.setdefault(seeder.name, seeder)
-    if registered is not seeder:
-        raise ImproperlyConfigured(f"Seeder {seeder.name!r} is already registered")
+def register_seeder(path: str) -> None:
+    """Register an app's seeder by its dotted path (`mocs.seed.SEEDER`), imported only when seed_demo runs."""
+    if path not in _seeder_paths:
+        _seeder_paths.append(path)
 
 
 def registered_seeders() -> list[Seeder]:
-    """The seeders in the order they run (by `order`, then name)."""
-    return sorted(_seeders.values(), key=lambda s: (s.order, s.name))
+    """The seeders in the order they run (by `order`, then name); each name has one owner."""
+    from django.utils.module_loading import import_string
+
+    seeders: dict[str, Seeder] = {}
+    for path in _seeder_paths:
+        seeder = import_string(path)
+        if seeders.setdefault(seeder.name, seeder) is not seeder:
+            raise ImproperlyConfigured(f"Seeder {seeder.name!r} is registered twice ({path})")
+    return sorted(seeders.values(), key=lambda s: (s.order, s.name))
 
 
 def demo_user_ids(prefix: str, count: int) -> list[str]:
