@@ -165,15 +165,18 @@ def local_pool(users: int, ttl: int) -> list[dict]:
     ]
 
 
-def cognito_pool(ttl_hint: int) -> list[dict]:
-    """Id tokens of the Cognito test users LOAD_USER_PREFIX + 0001 ... (USER_PASSWORD_AUTH; see README)."""
+def cognito_pool(ttl_hint: int, users: int | None = None) -> list[dict]:
+    """Id tokens of the Cognito test users LOAD_USER_PREFIX + 0001 ... LOAD_USER_COUNT (default `users`), signed in
+    with USER_PASSWORD_AUTH (see README)."""
     import boto3
     import jwt
 
     client_id = os.environ["LOAD_COGNITO_CLIENT_ID"]
     region = os.environ.get("LOAD_COGNITO_REGION", "us-east-1")
     prefix = os.environ.get("LOAD_USER_PREFIX", "loadtest-")
-    count = int(os.environ["LOAD_USER_COUNT"])
+    count = int(os.environ.get("LOAD_USER_COUNT") or users or 0)
+    if count < 1:
+        raise SystemExit("load: set LOAD_USER_COUNT (or USERS): how many Cognito test users to sign in")
     password = os.environ["LOAD_USER_PASSWORD"]
     cognito = boto3.client("cognito-idp", region_name=region)
     pool = []
@@ -343,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     sampler.start()
     if args.target:
-        pool = cognito_pool(int(plan.seconds))
+        pool = cognito_pool(int(plan.seconds), args.users)
         info.users = len(pool)
         run_locust(folder, args.target.rstrip("/"), plan, pool, services=None, equal_weights=args.equal_weights)
     else:
