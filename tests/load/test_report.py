@@ -1,6 +1,8 @@
-"""The load test's report (tools/load): the cost arithmetic and the summary builder, fed the output of a real run
-recorded in tests/load/recorded/ (`python -m tools.load load --rate 20 --duration 20 --spike-rate 40
---spike-duration 6 --users 10`: Locust's CSVs, the locustfile's per-request log and gunicorn's JSON request log)."""
+"""The load test's report (tools/load): the cost arithmetic and the summary builder, fed the output of real runs
+recorded in tests/load/recorded/: `load` (`python -m tools.load load --rate 20 --duration 20 --spike-rate 40
+--spike-duration 6 --users 10`: Locust's CSVs, the locustfile's per-request log and gunicorn's JSON request log),
+`fault` (`fault --rate 30 --users 10`) and `max` (`max --max-start 20 --max-step 20 --max-ceiling 60 --users 10
+--workers 2`)."""
 
 from __future__ import annotations
 
@@ -23,14 +25,19 @@ from tools.load.summary import RunInfo, percentile, read_samples, write_report
 RECORDED = Path(__file__).with_name("recorded")
 
 
-@pytest.fixture
-def run(tmp_path) -> Path:
-    """The recorded run's folder, unpacked."""
-    folder = tmp_path / "run"
+def unpack(name: str, into: Path) -> Path:
+    """A recorded run's folder (tests/load/recorded/NAME), unpacked into `into`."""
+    folder = into / name
     folder.mkdir()
-    for packed in RECORDED.glob("*.gz"):
+    for packed in (RECORDED / name).glob("*.gz"):
         (folder / packed.stem).write_bytes(gzip.decompress(packed.read_bytes()))
     return folder
+
+
+@pytest.fixture
+def run(tmp_path) -> Path:
+    """The recorded `load` run."""
+    return unpack("load", tmp_path)
 
 
 def locust_rows(folder: Path) -> dict[str, dict]:
@@ -298,3 +305,47 @@ def test_a_report_is_written_again_with_cloudwatch_lines(run, tmp_path):
     )
     assert main([str(run), "--logs", str(logs)]) == 0  # no failure; goals above its 20 RPS are not judged
     assert "billed durations of 1 CloudWatch REPORT lines" in (run / "summary.md").read_text()
+
+
+def test_fault_windows_of_the_recorded_fault_run(tmp_path):
+    """Requests are counted in the windows between the real pause and resume times of faults.json."""
+    run = unpack("fault", tmp_path)
+    assert write_report(run, RunInfo(mode="fault", workers=4, users=10)).exit_code == 0  # nothing failed
+    summary = (run / "summary.md").read_text()
+    samples = read_samples(run / "requests.csv")
+    started = json.loads((run / "started.json").read_text())["epoch"]
+    for fault in json.loads((run / "faults.json").read_text()):
+        during = [s for s in samples if fault["paused"] <= s.start < fault["resumed"]]
+        after = [s for s in samples if fault["resumed"] <= s.start < fault["resumed"] + 10]
+        p95 = percentile([s.ms for s in during], 95)
+        line = next(line for line in summary.splitlines() if line.startswith(f"| {fault['service']} paused |"))
+        assert f"| {len(during)} | 0 (0.00%) |" in line
+        assert f"| {p95:.0f} |" in line
+        assert f"| 10 s after {fault['service']} resumed |  | {len(after) / 10:.1f} | {len(after)} |" in summary
+    before = [
+        s for s in samples if s.start - started < json.loads((run / "faults.json").read_text())[0]["paused"] - started
+    ]
+    assert f"| before the faults |  | {len(before) / 10:.1f} | {len(before)} |" in summary
+    assert "## PRD goals" in summary
+
+
+def test_highest_rate_of_the_recorded_max_run(tmp_path):
+    """The stairs that ran (stairs.json), each without its first 5 s; the highest that held is the answer."""
+    run = unpack("max", tmp_path)
+    verdict = write_report(run, RunInfo(mode="max", workers=2, users=10))
+    summary = (run / "summary.md").read_text()
+    stairs = json.loads((run / "stairs.json").read_text())
+    plan = Plan.load(run / "plan.json")
+    samples = read_samples(run / "requests.csv")
+    started = json.loads((run / "started.json").read_text())["epoch"]
+    held = None
+    for stair, (label, begin, end, rate) in zip(stairs, plan.windows(), strict=False):
+        inside = [s for s in samples if begin + 5 <= s.start - started < end]
+        line = next(line for line in summary.splitlines() if line.startswith(f"| {label} |"))
+        assert f"| {len(inside) / (end - begin - 5):.1f} | {len(inside)} |" in line
+        assert line.endswith("| holds |" if stair["holds"] else "| does not hold |")
+        if stair["holds"]:
+            held = rate
+    assert verdict.exit_code == (0 if held else 1)
+    expected = f"**{held:g} RPS** held with p95 < 100 ms and no errors" if held else "No stair held."
+    assert expected in summary
