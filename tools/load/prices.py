@@ -1,8 +1,10 @@
 """Public AWS list prices the cost report uses: us-east-1, x86_64, on-demand, USD, without the free tier. Every price
-the project quotes is here, with the date it was read; update the date with the figures.
+the project quotes is here, with the date it was recorded; update the date with the figures.
 
-Sources: https://aws.amazon.com/lambda/pricing/ (duration, requests, SnapStart for Python) and
-https://aws.amazon.com/api-gateway/pricing/ (REST APIs).
+Sources: https://aws.amazon.com/lambda/pricing/ (duration, requests; SnapStart for Python and .NET, priced since
+November 2024) and https://aws.amazon.com/api-gateway/pricing/ (REST APIs). Recorded without access to those pages
+from this machine (no AWS endpoints are reachable here): the published figures as known, the SnapStart ones checked
+against secondary write-ups of them. Check them against the pages before quoting a bill.
 """
 
 PRICES_AS_OF = "2026-12-07"
