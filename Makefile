@@ -20,7 +20,7 @@ TOKEN_USER ?= $(if $(filter command line,$(origin USER)),$(USER),dev-user)
 
 FORCE:
 
-.PHONY: FORCE help venv run stack db token test lint format check-migrations schema templates infra-check infra-outputs pytest browser-deps bench bench-images package deploy rollback clean workflow-check cutover
+.PHONY: FORCE help venv run stack db token test lint format check-migrations schema templates infra-check infra-outputs pytest browser-deps bench bench-images package deploy rollback clean workflow-check cutover load load-max load-fault
 
 help:
 	@echo "make run        serve the API on 127.0.0.1:$(PORT) with the embedded PostgreSQL (Ctrl-C stops all)"
@@ -32,6 +32,11 @@ help:
 	@echo "make test       lint, migrations check, OpenAPI validation and the whole test suite"
 	@echo "make bench      run the benchmarks (tests/perf) and print their figures"
 	@echo "make bench-images  the image pipeline against sharp (installs sharp from npm into tests/perf)"
+	@echo "make load      Locust: RATE=100 RPS for DURATION=60 s, then SPIKE_RATE=500 for SPIKE_DURATION=20 against the"
+	@echo "               local stack + gunicorn (WORKERS=4, USERS=100 seeded token holders); report in reports/load/"
+	@echo "make load TARGET=https://...  the same against a deployed stage (Cognito test users, LOGS=cloudwatch.txt)"
+	@echo "make load-max  the highest rate the mix holds with p95 < 100 ms and no errors"
+	@echo "make load-fault  RATE with Redis, then OpenSearch, paused for 10 s each"
 	@echo "make package STAGE=dev  build the Lambda zip; make deploy STAGE=dev  deploy it with Zappa"
 	@echo "make rollback STAGE=dev [STEPS=1]  serve an earlier version (moves the SnapStart alias)"
 	@echo "make infra-outputs STAGE=dev  write the lego-api-data-dev stack's outputs into zappa_settings.json"
@@ -135,6 +140,26 @@ bench: venv
 bench-images: venv
 	npm ci --prefix tests/perf --no-audit --no-fund
 	$(PY) tests/perf/bench_images.py
+
+# Load tests (tools/load, Locust): local runs start the full stack and gunicorn themselves (stop `make stack` first:
+# they share .local/), seed with `manage.py seed_demo --if-missing`, and write reports/load/<UTC time>-<name>/.
+RATE ?= 100
+DURATION ?= 60
+SPIKE_RATE ?= 500
+SPIKE_DURATION ?= 20
+USERS ?= 100
+LOAD_ARGS = --users $(USERS) $(if $(TARGET),--target $(TARGET),--workers $(or $(WORKERS),4)) $(if $(LOGS),--logs $(LOGS)) \
+	$(if $(TRAFFIC),--traffic $(TRAFFIC))
+
+load: venv
+	$(PY) -m tools.load load --rate $(RATE) --duration $(DURATION) --spike-rate $(SPIKE_RATE) \
+	  --spike-duration $(SPIKE_DURATION) $(LOAD_ARGS)
+
+load-max: venv
+	$(PY) -m tools.load max $(LOAD_ARGS)
+
+load-fault: venv
+	$(PY) -m tools.load fault --rate $(RATE) $(LOAD_ARGS)
 
 # build/lego-api-$(STAGE).zip: Lambda-platform wheels (CPython 3.13), GLIBC <= 2.34 checked, static files, precompiled bytecode.
 package: venv

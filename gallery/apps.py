@@ -24,6 +24,7 @@ class GalleryConfig(AppConfig):
         from lego_api.core.errors import register_conflict
         from lego_api.core.orphans import register_key_prefix
         from lego_api.core.search import register
+        from lego_api.core.seeding import register_seeder
         from lego_api.core.sweeper import register_sweep_step
 
         register_family("gallery")  # SPEC §6.1; the MOC detail key (M4) depends on it already
@@ -34,3 +35,4 @@ class GalleryConfig(AppConfig):
         register_sweep_step("galleryImagesFailed", images_sweep_unfinished)
         register_counter("images", image_count)  # the profile's stats (SPEC §3.12)
         register_counter("albums", album_count)
+        register_seeder("gallery.seed.SEEDER")  # manage.py seed_demo (imported only there)

@@ -23,6 +23,7 @@ class MocsConfig(AppConfig):
         from lego_api.core.errors import register_conflict
         from lego_api.core.orphans import register_key_prefix
         from lego_api.core.search import register
+        from lego_api.core.seeding import register_seeder
         from mocs.search import MOC_INDEX
         from mocs.services.files import files_referenced_keys
         from mocs.services.links import ALBUM_ALREADY_LINKED, IMAGE_ALREADY_LINKED
@@ -36,3 +37,4 @@ class MocsConfig(AppConfig):
         register_conflict(ALBUM_LINK_CONSTRAINT, ALBUM_ALREADY_LINKED)
         register_key_prefix(KEY_PREFIX, files_referenced_keys)
         register_counter("mocs", moc_count)
+        register_seeder("mocs.seed.SEEDER")  # manage.py seed_demo (imported only there)

@@ -16,6 +16,7 @@ class ProfilesConfig(AppConfig):
         from lego_api.core.cache import register_family
         from lego_api.core.errors import register_conflict
         from lego_api.core.orphans import register_key_prefix
+        from lego_api.core.seeding import register_seeder
         from profiles.avatars import KEY_PREFIX, avatar_referenced_keys
         from profiles.services import profile_mirror
 
@@ -23,3 +24,4 @@ class ProfilesConfig(AppConfig):
         register_authenticated_hook(profile_mirror)
         register_conflict(USER_ID_CONSTRAINT, PROFILE_EXISTS)
         register_key_prefix(KEY_PREFIX, avatar_referenced_keys)
+        register_seeder("profiles.seed.SEEDER")  # manage.py seed_demo (imported only there)

@@ -14,6 +14,7 @@ class WishlistConfig(AppConfig):
         from lego_api.core.counts import register_counter
         from lego_api.core.orphans import register_key_prefix
         from lego_api.core.search import register
+        from lego_api.core.seeding import register_seeder
         from wishlist.search import WISHLIST_INDEX
         from wishlist.services import wishlist_count, wishlist_referenced_keys
 
@@ -21,3 +22,4 @@ class WishlistConfig(AppConfig):
         register(WISHLIST_INDEX)
         register_key_prefix(KEY_PREFIX, wishlist_referenced_keys)
         register_counter("wishlistItems", wishlist_count)
+        register_seeder("wishlist.seed.SEEDER")  # manage.py seed_demo (imported only there)
