@@ -118,7 +118,9 @@ def test_a_user_with_a_debt_reads_past_the_cache_until_it_is_applied(owner, api,
     clock.advance(0.6)  # the breaker lets calls through again, the next debt check is not due yet
     assert not breaker.is_open
     assert read(api, moc_url) == ("MISS", "New title")
-    assert cache_get(stale_key, owner=owner).result().data["title"] == "Old title", "the stale entry under the old key was not replaced"
+    assert cache_get(stale_key, owner=owner).result().data["title"] == "Old title", (
+        "the stale entry under the old key was not replaced"
+    )
     assert debts() == [(owner, "mocs")]
 
     clock.advance(1.0)

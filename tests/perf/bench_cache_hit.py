@@ -96,7 +96,7 @@ def start_server(root: Path, port: int, workers: int) -> subprocess.Popen:
     from tools.devstack.network import http_answers
 
     log = (root / "server.log").open("wb")
-    server = subprocess.Popen(  # noqa: S603
+    server = subprocess.Popen(
         server_command(port, workers), cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, process_group=0
     )
     deadline = time.monotonic() + 60
@@ -121,8 +121,7 @@ def stop_server(server: subprocess.Popen) -> None:
 
 def request_bytes(port: int, path: str, token: str) -> bytes:
     return (
-        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
-        "Connection: close\r\n\r\n"
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
     ).encode()
 
 
