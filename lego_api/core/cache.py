@@ -8,6 +8,12 @@ Consistency under faults: versions are read and bumped through the `versions` ca
 (`CacheDebt`). Each process reads the debts at most once a second while serving cached reads, reads past the cache
 for users with a debt, and applies (bumps) and deletes them as soon as Redis answers. Redis calls time out after
 250 ms and a circuit breaker (`redis_breaker`) skips Redis for 5 s after an error.
+
+A hit costs little more than the request pipeline: the miss renders the envelope once (`SuccessBody`: `data` and the
+list meta as JSON bytes up to `timestamp`) and stores those bytes with the owner id and the response headers; a hit
+answers them with a fresh timestamp appended, without parsing or re-encoding anything. The versions and the entry
+are read in one pipelined round trip, the entry's key guessed from the versions this process last read for the
+user and checked against the versions read with it (a stale guess costs a second GET, never a stale answer).
 """
 
 from __future__ import annotations

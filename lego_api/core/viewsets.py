@@ -17,7 +17,8 @@ A resource states what it is, and the viewset does the rest:
   `{id}`); each write answers the success envelope with `{Label} created|updated|deleted successfully`.
 - **Cache:** list and retrieve go through the response cache (SPEC §6.1) under the resource's key names; with a
   search text (the filterset's `search`), the list is the page of `search_rows()` under the search key. A resource
-  without a search key (albums) filters by the text like by any other filter, under the list key.
+  without a search key (albums) filters by the text like by any other filter, under the list key. A query string
+  this process has validated is not validated again (`valid_query`): a hit builds no FilterSet.
 - **Writes:** `perform_create`, `perform_update` and `perform_destroy` each make one service call; the service owns
   the after-commit effects (cache bump, search index, storage deletes).
 """
