@@ -373,9 +373,10 @@ def _pipelined_lookup(
     pipe.mget([store.make_key(_version_key(family, user_id)) for family in families])
     pipe.get(store.make_key(key_of(guess)))
     raw_versions, raw_entry = pipe.execute()  # raises what Redis raises
-    if any(raw is None for raw in raw_versions):
+    try:
+        versions = {family: int(raw) for family, raw in zip(families, raw_versions, strict=True)}
+    except (TypeError, ValueError):  # a counter missing (evicted) or not a number: get_versions decides
         return None
-    versions = {family: int(raw) for family, raw in zip(families, raw_versions, strict=True)}
     if versions != guess or raw_entry is None:
         return versions, None
     try:
