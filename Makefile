@@ -126,6 +126,7 @@ bench: venv
 	$(PY) tests/perf/bench_parse.py
 	$(PY) tests/perf/bench_parse_store.py
 	$(PY) tests/perf/bench_list.py
+	$(PY) tests/perf/bench_cache_hit.py
 	$(PY) tests/perf/bench_search.py
 	$(PY) tests/perf/bench_redis_fault.py
 	$(PY) tests/perf/bench_gallery_list.py

@@ -146,17 +146,21 @@ class GalleryImageViewSet(OwnedViewSet):
     @action(detail=False, methods=["get"], url_path="search")
     def search(self, request: Request) -> Response:
         """G3: `search` (or `q`) is required; G2's filters and paging apply; by relevance, then `lastUpdatedAt`."""
-        data = query_params(request).copy()
-        if not (data.get("search") or "").strip() and SEARCH_ALIAS in data:
-            data.setlist("search", data.getlist(SEARCH_ALIAS))
-        filterset = GalleryImageFilter(data, queryset=self.get_queryset(), request=request)
-        if not filterset.is_valid():
-            raise translate_validation(filterset.errors)
-        params = self.list_params(filterset.form.cleaned_data)
-        if not params["search"]:
-            raise ValidationFailed.on_field("search", MSG_REQUIRED)
-        page, limit = self.paginator.get_page_params(request)
-        params.update(page=page, limit=limit)
+
+        def validate() -> dict[str, Any]:
+            data = query_params(request).copy()
+            if not (data.get("search") or "").strip() and SEARCH_ALIAS in data:
+                data.setlist("search", data.getlist(SEARCH_ALIAS))
+            filterset = GalleryImageFilter(data, queryset=self.get_queryset(), request=request)
+            if not filterset.is_valid():
+                raise translate_validation(filterset.errors)
+            params = self.list_params(filterset.form.cleaned_data)
+            if not params["search"]:
+                raise ValidationFailed.on_field("search", MSG_REQUIRED)
+            page, limit = self.paginator.get_page_params(request)
+            return {**params, "page": page, "limit": limit}
+
+        params = self.valid_query(request, validate)
         return self.cached(
             self.cache.search, ttl=self.cache.search_ttl, params=params, compute=lambda: self.search_page(params)
         )

@@ -8,6 +8,12 @@ Consistency under faults: versions are read and bumped through the `versions` ca
 (`CacheDebt`). Each process reads the debts at most once a second while serving cached reads, reads past the cache
 for users with a debt, and applies (bumps) and deletes them as soon as Redis answers. Redis calls time out after
 250 ms and a circuit breaker (`redis_breaker`) skips Redis for 5 s after an error.
+
+A hit costs little more than the request pipeline: the miss renders the envelope once (`SuccessBody`: `data` and the
+list meta as JSON bytes up to `timestamp`) and stores those bytes with the owner id and the response headers; a hit
+answers them with a fresh timestamp appended, without parsing or re-encoding anything. The versions and the entry
+are read in one pipelined round trip, the entry's key guessed from the versions this process last read for the
+user and checked against the versions read with it (a stale guess costs a second GET, never a stale answer).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from django.db import DatabaseError, transaction
 from rest_framework.response import Response
 
 from lego_api.core import redis_breaker
-from lego_api.core.envelope import success
+from lego_api.core.envelope import SuccessBody
 from lego_api.core.redis_breaker import REDIS_ERRORS
 
 logger = logging.getLogger("lego_api.cache")
@@ -236,11 +242,12 @@ def reset_fault_state() -> None:
     """Forget the breaker and the debt check of this process (tests start from a clean slate)."""
     redis_breaker.breaker.reset()
     _debts.reset()
+    _last_versions.clear()
 
 
 @dataclass(frozen=True)
 class CachedResult:
-    """A GET result as cached: `data`, the list meta (`total`, `page`, `limit`, `totalPages`) and the response
+    """A GET result as computed: `data`, the list meta (`total`, `page`, `limit`, `totalPages`) and the response
     headers that describe how it was computed (`X-Search-Backend`). `cacheable=False` serves a degraded answer (one
     computed without a failing dependency, e.g. a profile without Cognito) without storing it."""
 
@@ -250,29 +257,64 @@ class CachedResult:
     cacheable: bool = True
 
 
-def cache_get(key: str, *, owner: str) -> CachedResult | None:
-    """A cached result, or None on a miss, an owner mismatch or a cache outage."""
+# The stored value: (ENTRY_FORMAT, owner id, the body rendered up to its timestamp, the headers as pairs). Anything
+# else under a response key is a miss and is overwritten: the dicts `{owner, data, meta, headers}` of the format
+# before (left in Redis by a deploy for at most a TTL), a value of a later format, a corrupt value. Old code reading
+# this format sees no dict and misses too. Bump the tag whenever the tuple changes.
+ENTRY_FORMAT = "r1"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A 200 success as a hit serves it: the body's JSON up to `timestamp` (`SuccessBody.head`) and the headers
+    describing how it was computed. Built once on the miss that stores it, and answered as is by every hit."""
+
+    head: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+    cacheable: bool = True
+
+    @classmethod
+    def of(cls, result: CachedResult) -> Entry:
+        return cls(
+            head=SuccessBody.of(result.data, **result.meta).head,
+            headers=tuple(result.headers.items()),
+            cacheable=result.cacheable,
+        )
+
+    def result(self) -> CachedResult:
+        """The result back from the bytes (as the client reads it: camelCase keys); for callers that need data."""
+        body = json.loads(self.head + b'"timestamp":""}')
+        del body["success"], body["timestamp"]
+        data = body.pop("data")
+        return CachedResult(data=data, meta=body, headers=dict(self.headers), cacheable=self.cacheable)
+
+
+def _valid_entry(value: Any, owner: str) -> Entry | None:
+    if not (type(value) is tuple and len(value) == 4 and value[0] == ENTRY_FORMAT and value[1] == owner):
+        return None
+    _, _, head, headers = value
+    if not (type(head) is bytes and head.startswith(SuccessBody.PREFIX) and head.endswith(b",")):
+        return None
+    if type(headers) is not tuple or not all(
+        type(pair) is tuple and len(pair) == 2 and type(pair[0]) is str and type(pair[1]) is str for pair in headers
+    ):
+        return None
+    return Entry(head=head, headers=headers)
+
+
+def cache_get(key: str, *, owner: str) -> Entry | None:
+    """The stored entry, or None on a miss, an owner mismatch, a value of another format or a cache outage."""
     try:
         value = cache.get(key)
-    except Exception:  # noqa: BLE001 - a broken cache is a miss
+    except Exception:  # noqa: BLE001 - a broken cache (or a value that does not unpickle) is a miss
         logger.warning("cache read failed")
         return None
-    if not isinstance(value, dict) or value.get("owner") != owner:
-        return None
-    return CachedResult(data=value["data"], meta=value.get("meta", {}), headers=value.get("headers", {}))
+    return _valid_entry(value, owner)
 
 
-def cache_set(
-    key: str,
-    *,
-    owner: str,
-    data: Any,
-    meta: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None,
-    ttl: int,
-) -> None:
+def cache_set(key: str, *, owner: str, entry: Entry, ttl: int) -> None:
     try:
-        cache.set(key, {"owner": owner, "data": data, "meta": meta or {}, "headers": headers or {}}, ttl)
+        cache.set(key, (ENTRY_FORMAT, owner, entry.head, entry.headers), ttl)
     except Exception:  # noqa: BLE001 - not caching is always allowed
         logger.warning("cache write failed")
 
@@ -285,16 +327,91 @@ def response_key(
     families: Sequence[str],
     parts: Sequence[str] = (),
     params: dict[str, Any] | None = None,
+    hashed: str | None = None,
 ) -> str:
     """`{name}:{uid}[:{part}...]:{v1}.{v2}...[:{h}]`, the key shapes of the SPEC §6.1 table, e.g.
-    `mocs:list:{uid}:{vM}:{h}`, `mocs:detail:{uid}:{mocId}:{vM}.{vG}`, `mocs:stats:{uid}:{name}:{vM}`."""
+    `mocs:list:{uid}:{vM}:{h}`, `mocs:detail:{uid}:{mocId}:{vM}.{vG}`, `mocs:stats:{uid}:{name}:{vM}`. `hashed` is
+    `query_hash(params)` when the caller has it already."""
     segments = [name, user_id, *parts, ".".join(str(versions[f]) for f in families)]
-    if params is not None:
-        segments.append(query_hash(params))
+    if hashed is None and params is not None:
+        hashed = query_hash(params)
+    if hashed is not None:
+        segments.append(hashed)
     return ":".join(segments)
 
 
-def cached_result(
+# The versions this process last read per (user, families): a guess at the entry's key, so that a hit reads the
+# versions and the entry in one Redis round trip (`_pipelined_lookup`). A guess is only ever checked, never trusted.
+_last_versions: dict[tuple[str, tuple[str, ...]], dict[str, int]] = {}
+LAST_VERSIONS_MAX = 10_000  # per process; cleared when full
+
+
+def _remember_versions(user_id: str, families: tuple[str, ...], versions: dict[str, int]) -> None:
+    if len(_last_versions) >= LAST_VERSIONS_MAX:
+        _last_versions.clear()
+    _last_versions[(user_id, families)] = versions
+
+
+def _redis_client(store: Any) -> Any | None:
+    """The raw redis client of a django-redis alias; None for the local-memory cache."""
+    client = getattr(store, "client", None)
+    return client.get_client(write=False) if client is not None and hasattr(client, "get_client") else None
+
+
+def _pipelined_lookup(
+    user_id: str, families: tuple[str, ...], guess: dict[str, int], key_of: Callable[[dict[str, int]], str]
+) -> tuple[dict[str, int], Entry | None] | None:
+    """One round trip: MGET of the versions and GET of the entry under the key the guessed versions make. When the
+    versions read are the guess, the entry read is the one they key (what reading them one after the other gives:
+    a bump in between is not seen either way); else the entry read is dropped and the caller reads the right one.
+    Returns (versions, entry or None), or None when Redis fails or a counter is missing (the caller's slow path)."""
+    store = caches[VERSIONS_CACHE]
+    client = _redis_client(store)
+    if client is None:
+        return None
+    pipe = client.pipeline(transaction=False)
+    pipe.mget([store.make_key(_version_key(family, user_id)) for family in families])
+    pipe.get(store.make_key(key_of(guess)))
+    raw_versions, raw_entry = pipe.execute()  # raises what Redis raises
+    try:
+        versions = {family: int(raw) for family, raw in zip(families, raw_versions, strict=True)}
+    except (TypeError, ValueError):  # a counter missing (evicted) or not a number: get_versions decides
+        return None
+    if versions != guess or raw_entry is None:
+        return versions, None
+    try:
+        value = store.client.decode(raw_entry)
+    except Exception:  # noqa: BLE001 - a value that does not unpickle is a miss
+        return versions, None
+    return versions, _valid_entry(value, user_id)
+
+
+def _lookup(
+    user_id: str, families: tuple[str, ...], key_of: Callable[[dict[str, int]], str]
+) -> tuple[str, Entry | None] | None:
+    """The entry's key for the current versions, and the entry (None: a miss); None when Redis fails."""
+    guess = _last_versions.get((user_id, families))
+    if guess is not None:
+        try:
+            found = _pipelined_lookup(user_id, families, guess, key_of)
+        except REDIS_ERRORS:  # logged by the breaker; the caller reads without the cache
+            return None
+        if found is not None:
+            versions, entry = found
+            if versions == guess:
+                return key_of(versions), entry
+            _remember_versions(user_id, families, versions)
+            key = key_of(versions)
+            return key, cache_get(key, owner=user_id)
+    versions = get_versions(user_id, *families)
+    if versions is None:
+        return None
+    _remember_versions(user_id, families, versions)
+    key = key_of(versions)
+    return key, cache_get(key, owner=user_id)
+
+
+def cached_entry(
     *,
     name: str,
     user_id: str,
@@ -303,29 +420,43 @@ def cached_result(
     compute: Callable[[], CachedResult],
     parts: Sequence[str] = (),
     params: dict[str, Any] | None = None,
-) -> tuple[CachedResult, bool]:
-    """The cached result for this user and key, else `compute()` (stored for `ttl` seconds): `(result, hit)`.
+) -> tuple[Entry, bool]:
+    """The stored entry for this user and key, else `compute()` rendered once (and stored for `ttl` seconds):
+    `(entry, hit)`.
 
     `compute` raises for anything but a success, so errors are never stored; nor is a result it marks not
     `cacheable`. Without a working cache the result is simply computed (degraded, SPEC §6.1). An unregistered
-    family raises UnknownCacheFamily, cache or not.
+    family raises UnknownCacheFamily, cache or not. A hit costs one Redis round trip (versions and entry
+    pipelined) once this process has read the user's versions; two otherwise.
     """
+    families = tuple(families)
     _check_families(families)
     if user_id in users_with_debts():
-        return compute(), False  # a bump is owed: any entry of this user may be stale, so neither read nor store
+        # a bump is owed: any entry of this user may be stale, so neither read nor store
+        return Entry.of(compute()), False
     # The versions are taken before compute() reads the database: a read that races a write stores its result
     # under the old key, which the write's bump has made unreachable.
-    versions = get_versions(user_id, *families)
-    if versions is None:
-        return compute(), False
-    key = response_key(name, user_id, versions, families=families, parts=parts, params=params)
-    found = cache_get(key, owner=user_id)
-    if found is not None:
-        return found, True
-    result = compute()
-    if result.cacheable:
-        cache_set(key, owner=user_id, data=result.data, meta=result.meta, headers=result.headers, ttl=ttl)
-    return result, False
+    hashed = query_hash(params) if params is not None else None
+
+    def key_of(versions: dict[str, int]) -> str:
+        return response_key(name, user_id, versions, families=families, parts=parts, hashed=hashed)
+
+    found = _lookup(user_id, families, key_of)
+    if found is None:
+        return Entry.of(compute()), False
+    key, entry = found
+    if entry is not None:
+        return entry, True
+    entry = Entry.of(compute())
+    if entry.cacheable:
+        cache_set(key, owner=user_id, entry=entry, ttl=ttl)
+    return entry, False
+
+
+def cached_result(**kwargs: Any) -> tuple[CachedResult, bool]:
+    """`cached_entry` as data: `(result, hit)`, a hit's result read back from the stored bytes."""
+    entry, hit = cached_entry(**kwargs)
+    return entry.result(), hit
 
 
 def cached_success(
@@ -338,13 +469,14 @@ def cached_success(
     parts: Sequence[str] = (),
     params: dict[str, Any] | None = None,
 ) -> Response:
-    """A 200 success envelope served through the cache, with `X-Cache: HIT|MISS` (`timestamp` is always fresh:
-    the renderer stamps it)."""
-    result, hit = cached_result(
+    """A 200 success envelope served through the cache, with `X-Cache: HIT|MISS`. A hit answers the stored bytes
+    with a fresh `timestamp` (the renderer appends it to `SuccessBody`); a miss answers the bytes it stored, so the
+    two are the same response by construction."""
+    entry, hit = cached_entry(
         name=name, user_id=user_id, families=families, ttl=ttl, compute=compute, parts=parts, params=params
     )
-    response = success(result.data, **result.meta)
-    for header, value in result.headers.items():
+    response = Response(SuccessBody(entry.head), status=200)
+    for header, value in entry.headers:
         response[header] = value
     response["X-Cache"] = "HIT" if hit else "MISS"
     return response

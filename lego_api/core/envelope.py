@@ -56,6 +56,26 @@ def finish_body(body: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+class SuccessBody:
+    """A success envelope already rendered up to its `timestamp` (`head`: `{"success":true,"data":…,"total":…,`): the
+    renderer only appends the fresh `"timestamp":"…"}`. What the response cache stores and answers a hit with, so a
+    hit neither parses nor re-encodes `data` (lego_api.core.cache)."""
+
+    __slots__ = ("head",)
+    PREFIX = b'{"success":true,"data":'
+
+    def __init__(self, head: bytes) -> None:
+        self.head = head
+
+    @classmethod
+    def of(cls, data: Any, **meta: Any) -> SuccessBody:
+        """The body `success(data, **meta)` renders to, minus its timestamp: the same bytes by construction."""
+        return cls(encode(camelize({"success": True, "data": data, **meta}))[:-1] + b",")
+
+    def render(self) -> bytes:
+        return self.head + b'"timestamp":"' + now_timestamp().encode() + b'"}'
+
+
 def success(data: Any = None, *, message: str | None = None, status: int = 200, **meta: Any) -> Response:
     """A success envelope: `data`, any list meta (`total`, `page`, ...), and `message` only when given."""
     body: dict[str, Any] = {"success": True, "data": data}

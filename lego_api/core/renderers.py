@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 
-from lego_api.core.envelope import encode, finish_body
+from lego_api.core.envelope import SuccessBody, encode, finish_body
 from lego_api.core.parsers import parse_empty_bodies
 
 
@@ -19,6 +19,8 @@ class EnvelopeJSONRenderer(BaseRenderer):
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: dict | None = None) -> bytes:
         if data is None:
             return b""
+        if isinstance(data, SuccessBody):  # rendered once, stored by the response cache: only the timestamp is new
+            return data.render()
         if not (isinstance(data, dict) and "success" in data):
             data = {"success": True, "data": data}
         return encode(finish_body(data))

@@ -17,13 +17,15 @@ A resource states what it is, and the viewset does the rest:
   `{id}`); each write answers the success envelope with `{Label} created|updated|deleted successfully`.
 - **Cache:** list and retrieve go through the response cache (SPEC §6.1) under the resource's key names; with a
   search text (the filterset's `search`), the list is the page of `search_rows()` under the search key. A resource
-  without a search key (albums) filters by the text like by any other filter, under the list key.
+  without a search key (albums) filters by the text like by any other filter, under the list key. A query string
+  this process has validated is not validated again (`valid_query`): a hit builds no FilterSet.
 - **Writes:** `perform_create`, `perform_update` and `perform_destroy` each make one service call; the service owns
   the after-commit effects (cache bump, search index, storage deletes).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -45,6 +47,8 @@ if TYPE_CHECKING:
     from lego_api.core.search import SearchResult
 
 SEARCH_PARAMETER = "search"
+VALID_QUERIES_MAX = 1024  # per process; cleared when full
+_valid_queries: dict[tuple[type, str | None, str], dict[str, Any]] = {}
 
 
 @dataclass(frozen=True)
@@ -139,28 +143,54 @@ class OwnedViewSet(GenericViewSet):
                 params[name] = params[name].lower()
         return params
 
+    def valid_query(self, request: Request, validate: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """`validate()`'s parameters for this query string (it raises the 400 for a bad one), remembered per view
+        and action: validation is a function of the query string alone, and a hit should not pay a FilterSet's
+        construction and form cleaning again for a query this process has already validated."""
+        key = (type(self), self.action, request.META.get("QUERY_STRING", ""))
+        params = _valid_queries.get(key)
+        if params is None:
+            params = validate()
+            if len(_valid_queries) >= VALID_QUERIES_MAX:
+                _valid_queries.clear()
+            _valid_queries[key] = params
+        return dict(params)
+
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        queryset, cleaned = self.get_queryset(), {}
-        filterset_class = getattr(self, "filterset_class", None)
-        if filterset_class is not None:
-            filterset = filterset_class(query_params(request), queryset=queryset, request=request)
-            if not filterset.is_valid():
-                raise translate_validation(filterset.errors)
-            queryset, cleaned = filterset.qs, filterset.form.cleaned_data
-        page, limit = self.paginator.get_page_params(request)
-        params = {"page": page, "limit": limit, **self.list_params(cleaned)}
+        filtered: list[QuerySet] = []  # the filterset's queryset, when this request validated the query
+
+        def validate() -> dict[str, Any]:
+            queryset, cleaned = self.filter_queryset_by_query(request)
+            filtered.append(queryset)
+            page, limit = self.paginator.get_page_params(request)
+            return {"page": page, "limit": limit, **self.list_params(cleaned)}
+
+        params = self.valid_query(request, validate)
         if params.get(SEARCH_PARAMETER) and self.cache.search:
             return self.cached(
                 self.cache.search, ttl=self.cache.search_ttl, params=params, compute=lambda: self.search_page(params)
             )
 
         def compute() -> CachedResult:
+            queryset = filtered[0] if filtered else self.filter_queryset_by_query(request)[0]
             rows = self.paginator.paginate_queryset(queryset, request, view=self)
             return CachedResult(
-                data=self.get_serializer(rows, many=True).data, meta=page_meta(self.paginator.total, page, limit)
+                data=self.get_serializer(rows, many=True).data,
+                meta=page_meta(self.paginator.total, params["page"], params["limit"]),
             )
 
         return self.cached(self.cache.list, ttl=self.cache.list_ttl, params=params, compute=compute)
+
+    def filter_queryset_by_query(self, request: Request) -> tuple[QuerySet, dict[str, Any]]:
+        """The caller's rows filtered by the query's filters, and the filters' cleaned values; 400 for a bad one."""
+        queryset = self.get_queryset()
+        filterset_class = getattr(self, "filterset_class", None)
+        if filterset_class is None:
+            return queryset, {}
+        filterset = filterset_class(query_params(request), queryset=queryset, request=request)
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        return filterset.qs, filterset.form.cleaned_data
 
     def search_page(self, params: dict[str, Any]) -> CachedResult:
         """The list's page for a search text (`params` as `list_params` made them, plus `page` and `limit`): the rows

@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from lego_api.core import health, redis_breaker
-from lego_api.core.cache import get_versions, response_key
+from lego_api.core.cache import cache_get, get_versions, response_key
 from lego_api.core.models import CacheDebt
 from lego_api.core.redis_breaker import breaker
 from mocs.models import Moc
@@ -108,7 +108,7 @@ def test_a_user_with_a_debt_reads_past_the_cache_until_it_is_applied(owner, api,
     read(api, moc_url)
     families = ("mocs", "gallery")
     stale_key = response_key("mocs:detail", owner, get_versions(owner, *families), families=families, parts=[moc_id])
-    assert cache.get(stale_key)["data"]["title"] == "Old title"
+    assert cache_get(stale_key, owner=owner).result().data["title"] == "Old title"
     with services.redis.paused():
         assert api.patch(moc_url, {"title": "New title"}, format="json").status_code == 200
 
@@ -118,7 +118,9 @@ def test_a_user_with_a_debt_reads_past_the_cache_until_it_is_applied(owner, api,
     clock.advance(0.6)  # the breaker lets calls through again, the next debt check is not due yet
     assert not breaker.is_open
     assert read(api, moc_url) == ("MISS", "New title")
-    assert cache.get(stale_key)["data"]["title"] == "Old title", "the stale entry under the old key was not replaced"
+    assert cache_get(stale_key, owner=owner).result().data["title"] == "Old title", (
+        "the stale entry under the old key was not replaced"
+    )
     assert debts() == [(owner, "mocs")]
 
     clock.advance(1.0)

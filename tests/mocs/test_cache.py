@@ -9,7 +9,7 @@ import uuid
 import pytest
 from django.core.cache import cache
 
-from lego_api.core.cache import bump, cache_set, get_versions, response_key
+from lego_api.core.cache import ENTRY_FORMAT, CachedResult, Entry, bump, cache_set, get_versions, response_key
 from mocs.models import Moc
 from mocs.services.mocs import moc_touch
 from tests.factories import MocFactory, MocPartsListFactory
@@ -76,9 +76,9 @@ def test_timestamp_is_not_stored(owner, api, moc):
     )
     stored = cache.get(key)
     assert stored is not None, "the list key is built from the canonical query"
-    assert set(stored) == {"owner", "data", "meta", "headers"}
-    assert stored["owner"] == owner
-    assert stored["meta"] == {"total": 1, "page": 1, "limit": 20, "totalPages": 1}
+    format_tag, stored_owner, head, headers = stored
+    assert (format_tag, stored_owner, headers) == (ENTRY_FORMAT, owner, ())
+    assert b"timestamp" not in head and head.endswith(b'"total":1,"page":1,"limit":20,"totalPages":1,')
 
 
 def test_search_backend_header_is_kept_on_a_hit(api, moc):
@@ -172,7 +172,8 @@ def test_another_users_write_does_not_invalidate(api, other_api, moc):
 def test_owner_mismatch_is_a_miss(owner, api, moc):
     params = {"page": 1, "limit": 20, "tag": None, "type": None, "search": None}
     key = response_key("mocs:list", owner, get_versions(owner, "mocs"), families=("mocs",), params=params)
-    cache_set(key, owner="mallory", data=[{"id": "forged"}], meta={"total": 1}, ttl=300)
+    forged = Entry.of(CachedResult(data=[{"id": "forged"}], meta={"total": 1}))
+    cache_set(key, owner="mallory", entry=forged, ttl=300)
     response = api.get("/api/mocs")
     assert response["X-Cache"] == "MISS"
     assert [m["id"] for m in response.json()["data"]] == [str(moc.pk)]
