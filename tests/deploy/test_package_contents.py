@@ -53,7 +53,16 @@ def test_worker_stage_zip_differs_only_by_its_zappa_settings(package, tmp_path):
 
 def test_no_tests_dev_tools_or_local_files(names):
     top_level = {name.split("/")[0] for name in names}
-    for unwanted in ("tests", ".venv", ".local", ".git", "build", "pip", "setuptools", "wheel", "_pytest", "pytest"):
+    for unwanted in (
+        *("tests", ".venv", ".local", ".git", "build", "pip", "setuptools", "wheel", "_pytest", "pytest"),
+        *(
+            ".hypothesis",
+            "reports",
+            "infra",
+            "docs",
+            "tools",
+        ),  # the fuzz suite's database, load reports, never-shipped code
+    ):
         assert unwanted not in top_level, unwanted
     for deploy_only in ("troposphere", "kappa", "placebo", "cfn_flip", "tqdm", "hjson", "argcomplete", "slugify"):
         assert deploy_only not in top_level, deploy_only
