@@ -116,8 +116,8 @@ def children_cpu_ms() -> float:
 
 def cold_start(package_dir: Path, event_for, env: dict[str, str]) -> tuple[float, float, float, float, float]:
     """(total, init, first request, second request, CPU) milliseconds for one fresh process. CPU is the process's
-    whole CPU time (the second request and the exit included: a few ms), which the load of a shared machine
-    disturbs far less than the wall time."""
+    whole CPU time (its second request and its exit included, the network waits excluded), which the load of a
+    shared machine disturbs far less than the wall time."""
     cpu_before = children_cpu_ms()
     began = time.perf_counter()
     runner = PackagedLambda(package_dir, env)
