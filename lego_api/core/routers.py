@@ -8,19 +8,49 @@
 - a method a path does not serve is 405 with `Allow` (DRF's view answers it from the methods it binds).
 
 `register(prefix, viewset)` mounts a viewset's list and detail routes and its `@action`s; `add(pattern, view,
-name)` mounts a plain view (an `APIView` for a route that is not CRUD) under the same rules. Every pattern is made
-by `lego_api.core.routing.route`.
+name)` mounts a plain view (an `APIView` for a route that is not CRUD) under the same rules, `view` given as
+`SomeAPIView.as_view()` or as `LazyView("module", "SomeAPIView")` (imported by the first request it serves). Every
+pattern is made by `lego_api.core.routing.route`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 from typing import Any
 
 from django.urls import URLPattern
 from rest_framework.routers import DynamicRoute, Route, SimpleRouter
 
 from lego_api.core.routing import route
+
+
+class LazyView:
+    """`LazyView("mocs.views.files", "FileUploadView")`: that view's `as_view()`, its module imported by the first
+    request the route serves or the first look at the view (Django's resolver, CSRF middleware and drf-spectacular
+    read its attributes, SnapStart's warm-up its `cls`), not when the URL module is. A cold start serving another
+    route of the same app does not pay for that module and what only it imports (issue 12 item 4)."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self._module = module
+        self._name = name
+        self._view: Callable[..., Any] | None = None
+
+    def resolve(self) -> Callable[..., Any]:
+        if self._view is None:
+            self._view = getattr(import_module(self._module), self._name).as_view()
+        return self._view
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.resolve()(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:  # only for what the instance itself lacks: the view's attributes
+        if name in ("_module", "_name", "_view"):  # not yet set (copy, pickle): no import
+            raise AttributeError(name)
+        return getattr(self.resolve(), name)
+
+    def __repr__(self) -> str:
+        return f"LazyView({self._module}.{self._name})"
 
 
 def literal_first(pattern: str) -> tuple[bool, ...]:
@@ -56,7 +86,7 @@ class Router(SimpleRouter):
         self.plain_views: list[tuple[str, Callable[..., Any], str]] = []
 
     def add(self, pattern: str, view: Callable[..., Any], name: str) -> None:
-        """Mount a plain view (`SomeAPIView.as_view()`) at `pattern`."""
+        """Mount a plain view (`SomeAPIView.as_view()` or a `LazyView`) at `pattern`."""
         self.plain_views.append((pattern, view, name))
 
     def get_lookup_regex(self, viewset: Any, lookup_prefix: str = "") -> str:

@@ -1,11 +1,7 @@
-"""The MOC app's serializers: MOC input and output (`mocs`); file and parts-list input (`files`, `parts_lists`)."""
+"""The MOC app's serializers: MOC input and output (`mocs`, re-exported here); file and parts-list input (`files`,
+`parts_lists`) and the statistics' output (`stats`), imported from their modules by the views that use them, so that
+a cold start serving the MOC list does not import them (nor the parts-list parsers)."""
 
-from mocs.serializers.files import (
-    FileDeclarationSerializer,
-    FilesInitializeSerializer,
-    FinalizeSerializer,
-    MocInitializeFilesSerializer,
-)
 from mocs.serializers.mocs import (
     MOC_EDITABLE_COLUMNS,
     MOC_ONLY_FIELDS,
@@ -18,34 +14,16 @@ from mocs.serializers.mocs import (
     MocSerializer,
     MocWriteSerializer,
 )
-from mocs.serializers.parts_lists import (
-    ManualPartsField,
-    PartsListCreateSerializer,
-    PartsListStatusSerializer,
-    PartsListUploadAliasSerializer,
-    PartsListUploadSerializer,
-    PartsListWriteSerializer,
-)
 
 __all__ = [
     "MOC_EDITABLE_COLUMNS",
     "MOC_ONLY_FIELDS",
     "SET_ONLY_FIELDS",
-    "FileDeclarationSerializer",
-    "FilesInitializeSerializer",
-    "FinalizeSerializer",
-    "ManualPartsField",
     "MocDeletedSerializer",
     "MocDetailSerializer",
     "MocFileSerializer",
-    "MocInitializeFilesSerializer",
     "MocPartSerializer",
     "MocPartsListSerializer",
     "MocSerializer",
     "MocWriteSerializer",
-    "PartsListCreateSerializer",
-    "PartsListStatusSerializer",
-    "PartsListUploadAliasSerializer",
-    "PartsListUploadSerializer",
-    "PartsListWriteSerializer",
 ]

@@ -134,7 +134,14 @@ def test_every_route_of_every_app_resolves_through_the_api_urls(app):
 
 
 def test_an_app_s_views_are_imported_by_its_own_first_request_only(fresh, issuer):
-    views = ["gallery.views", "profiles.views", "wishlist.views"]
+    views = [
+        "gallery.views",
+        "mocs.views.files",
+        "mocs.views.links",
+        "mocs.views.parts_lists",
+        "profiles.views",
+        "wishlist.views",
+    ]
     check = f"import sys; print({MARKER!r} + repr(sorted(n for n in {views!r} if n in sys.modules)))"
 
     def imported() -> str:
@@ -146,3 +153,7 @@ def test_an_app_s_views_are_imported_by_its_own_first_request_only(fresh, issuer
     assert imported() == "[]"
     assert fresh.invoke(api_event("GET", "/api/wishlist", token=token)).result["statusCode"] == 200
     assert imported() == "['wishlist.views']"
+    # Within the MOC app, the files', links' and parts lists' views arrive with a route of theirs (LazyView).
+    parts_lists = fresh.invoke(api_event("GET", f"/api/mocs/{SAMPLE_ID}/parts-lists", token=token))
+    assert parts_lists.result["statusCode"] == 404  # no such MOC: the view ran
+    assert imported() == "['mocs.views.parts_lists', 'wishlist.views']"
