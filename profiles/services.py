@@ -6,6 +6,7 @@ admin's saves and deletes. Avatars are in `profiles.avatars`. Every write bumps 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -35,11 +36,37 @@ def _seen_key(user_id: str) -> str:
     return f"profile:seen:{user_id}"
 
 
+# The users this process found mirrored (the `profile:seen` flag set) in the last SEEN_HERE_SECONDS: the flag in the
+# shared cache stays the record across processes (SPEC §2.2), this saves reading it on every request (one Redis round
+# trip of the four a cached GET makes). A profile deleted through another process is mirrored again here within
+# SEEN_HERE_SECONDS (its own process forgets at once); its row is made on demand by `profile_row` meanwhile.
+SEEN_HERE_SECONDS = 60.0
+SEEN_HERE_MAX = 10_000
+_seen_here: dict[str, float] = {}
+
+
+def _remember_seen(user_id: str) -> None:
+    if len(_seen_here) >= SEEN_HERE_MAX:
+        _seen_here.clear()  # a crude bound: forgetting costs one flag read per user
+    _seen_here[user_id] = time.monotonic() + SEEN_HERE_SECONDS
+
+
+def forget_seen(user_id: str | None = None) -> None:
+    """Drop this process's memory of one user's (or, with no id, every user's) mirror."""
+    if user_id is None:
+        _seen_here.clear()
+    else:
+        _seen_here.pop(user_id, None)
+
+
 def profile_mirror(*, user: TokenUser) -> None:
     """Make sure the caller's profile row exists, at most once per user per 24 h; fill empty email/name from an
     id token's claims. Never overwrites a value the row already has."""
+    if _seen_here.get(user.id, 0.0) > time.monotonic():
+        return
     seen_key = _seen_key(user.id)
     if cache.get(seen_key):
+        _remember_seen(user.id)
         return
     claims = user.claims if user.token_use == "id" else {}
     email = identity.text_attribute(claims, "email")[:254] or None
@@ -57,6 +84,7 @@ def profile_mirror(*, user: TokenUser) -> None:
             updated_at=timezone.now(),
         )
     cache.set(seen_key, 1, SEEN_TTL)
+    _remember_seen(user.id)
 
 
 def profile_row(user_id: str, *, lock: bool = False) -> Profile:
@@ -148,4 +176,4 @@ def profile_delete(*, profile: Profile) -> None:
         profile.delete()
         delete_after_commit([avatar])  # nothing for no avatar; an absolute URL is not ours and is skipped
         bump(PROFILE_FAMILY, user_id)
-        transaction.on_commit(lambda: cache.delete(_seen_key(user_id)))
+        transaction.on_commit(lambda: (cache.delete(_seen_key(user_id)), forget_seen(user_id)))

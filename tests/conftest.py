@@ -27,9 +27,12 @@ def issuer(services):
 @pytest.fixture(autouse=True)
 def _clean_shared_state():
     """Each test starts with an empty cache, a closed Redis circuit breaker and no known cache debts, no memoised
-    health result and no in-process JWKS."""
+    health result, no in-process JWKS and no in-process memory of mirrored profiles."""
     reset_fault_state()
     cache.clear()
+    from profiles import services as profile_services
+
+    profile_services.forget_seen()
     health.reset_memo()
     jwt_keys._remote_jwks.clear()
     yield
