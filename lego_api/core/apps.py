@@ -11,7 +11,9 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
-        from lego_api.core import schema  # noqa: F401 - registers the OpenAPI authentication extension
+        # The light DEFAULT_SCHEMA_CLASS; lego_api.core.openapi, which only a schema generation imports, registers the
+        # OpenAPI authentication extension.
+        from lego_api.core import schema  # noqa: F401
 
         if settings.XRAY_ENABLED:
             from lego_api.core import tracing
