@@ -25,7 +25,6 @@ import multiprocessing
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -92,34 +91,6 @@ def seed() -> str:
     return str(detailed.pk)
 
 
-def start_server(root: Path, port: int, workers: int) -> subprocess.Popen:
-    from tools.devstack.cli import PROJECT_ROOT, server_command
-    from tools.devstack.network import http_answers
-
-    log = (root / "server.log").open("wb")
-    server = subprocess.Popen(
-        server_command(port, workers), cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, process_group=0
-    )
-    deadline = time.monotonic() + 60
-    while not http_answers(f"http://127.0.0.1:{port}/health"):
-        if server.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the server did not start; see {root / 'server.log'}")
-        time.sleep(0.2)
-    return server
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    import signal
-
-    if server.poll() is None:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
 def request_bytes(port: int, path: str, token: str) -> bytes:
     return (
         f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
@@ -168,6 +139,7 @@ def main() -> None:
         from django.core.management import call_command
 
         from lego_api.core.jwt_keys import mint_local_token
+        from tools.devstack.cli import api_server
         from tools.devstack.network import free_port
 
         root = Path(os.environ["LOCAL_DIR"])
@@ -175,7 +147,8 @@ def main() -> None:
         moc_id = seed()
         token = mint_local_token(CALLER, ttl=3600)
         port = free_port()
-        server = start_server(root, port, args.workers)
+        server = api_server(port, args.workers, root / "server.log")
+        server.start()
         try:
             routes = {
                 "floor": ("/api/csrf", None),
@@ -209,7 +182,7 @@ def main() -> None:
                                 print(f"  error on {name}: {sample!r}")
             load = Path("/proc/loadavg").read_text().split()[:3]
         finally:
-            stop_server(server)
+            server.stop()
 
     elapsed = args.seconds * args.rounds
     rps = {name: counts[name] / elapsed for name in routes}

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from lego_api.local_database import ENV_FILE
-from tools.devstack.network import LOOPBACK
-from tools.devstack.services import Service, terminate
+from tools.devstack.network import LOOPBACK, http_ok
+from tools.devstack.services import ProcessService, Service, terminate
 from tools.devstack.stack import plan_stack, stack_env, start_services, stop_all
 from tools.devstack.watchdog import watchdog
 
@@ -184,6 +184,23 @@ def server_command(port: int, workers: int) -> list[str]:
         "--backlog", "2048", "--timeout", "60", "--graceful-timeout", "5", "--no-control-socket",
         "--config", "python:tools.devstack.gunicorn_conf",
     ]  # fmt: skip
+
+
+def api_server(port: int, workers: int, log_path: Path) -> ProcessService:
+    """The API under gunicorn (`server_command`) as a service, for the load tests and benchmarks: `start()` returns
+    once `/health?shallow=1` answers 200 (and fails if the process exits first), `stop()` sends SIGTERM and kills
+    it after 20 s; the watchdog stops it should our process die. It runs with our environment."""
+    base = f"http://{LOOPBACK}:{port}"
+    return ProcessService(
+        "api",
+        {},
+        base,
+        log_path,
+        command=server_command(port, workers),
+        ready=lambda: http_ok(f"{base}/health?shallow=1"),
+        cwd=PROJECT_ROOT,
+        stop_grace=20,
+    )
 
 
 def serve(root: Path, *, full: bool, port: int, workers: int = 0) -> int:

@@ -99,6 +99,15 @@ def http_answers(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    """True when `url` answers 200 (proxy settings ignored: it is loopback)."""
+    try:
+        with _no_proxy_opener.open(url, timeout=timeout) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
 def redis_answers(port: int) -> bool:
     try:
         with socket.create_connection((LOOPBACK, port), timeout=1) as sock:

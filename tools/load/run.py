@@ -23,7 +23,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,25 +91,11 @@ def _manage(*args: str, output: Path | None = None) -> str:
     return result.stdout
 
 
-def _wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
-        time.sleep(0.2)
-
-
 @contextlib.contextmanager
 def local_stack(root: Path, folder: Path, *, workers: int, users: int, mocs: int) -> Iterator[tuple[str, dict]]:
     """Start the full stack and gunicorn (production-like), seed if needed; yields (base URL, services by name)."""
     from tools.devstack import free_port, plan_stack, stack_env, start_services, stop_all
-    from tools.devstack.cli import production_like_env, server_command
+    from tools.devstack.cli import api_server, production_like_env
 
     services = plan_stack(root, full=True)
     _say(f"starting {', '.join(s.name for s in services)} (data in {root})")
@@ -131,23 +116,13 @@ def local_stack(root: Path, folder: Path, *, workers: int, users: int, mocs: int
             output=setup_log,
         )  # fmt: skip
         _say(seeded.strip().splitlines()[-1])
-        port = free_port()
-        log = (folder / "server.log").open("wb")
-        server = subprocess.Popen(  # noqa: S603
-            server_command(port, workers), cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, process_group=0
-        )
-        base = f"http://127.0.0.1:{port}"
-        _wait_http(f"{base}/health?shallow=1")
-        _say(f"gunicorn with {workers} workers on {base}")
-        yield base, {service.name: service for service in services}
+        server = api_server(free_port(), workers, folder / "server.log")
+        server.start()
+        _say(f"gunicorn with {workers} workers on {server.where}")
+        yield server.where, {service.name: service for service in services}
     finally:
         if server is not None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            server.stop()
         stop_all(services)
 
 
