@@ -4,6 +4,7 @@ image of each album is its cover, some images stay out of albums (the feed's sta
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from gallery.keys import gallery_image_key, gallery_thumbnail_key
@@ -89,20 +90,12 @@ def clear_gallery(user_ids: Sequence[str]) -> None:
     delete_keys(keys)
 
 
-def gallery_present(user_ids: Sequence[str]) -> bool:
-    return GalleryImage.objects.filter(user_id__in=user_ids).values("user_id").distinct().count() == len(user_ids)
-
-
-def gallery_indexed(user_ids: Sequence[str]) -> dict[str, list[str]]:
-    return {KIND: [str(i) for i in GalleryImage.objects.filter(user_id__in=user_ids).values_list("id", flat=True)]}
-
-
 SEEDER = seeding.Seeder(
     name="gallery",
     seed=seed_gallery,
     clear=clear_gallery,
-    present=gallery_present,
+    present=functools.partial(seeding.owners_present, GalleryImage),
     order=10,
     families=("gallery",),
-    indexed=gallery_indexed,
+    indexed=functools.partial(seeding.owned_ids, KIND, GalleryImage),
 )

@@ -6,6 +6,7 @@ would), and for the first few of each user an instruction PDF, a thumbnail and t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 
 from lego_api.core import seeding
@@ -192,21 +193,12 @@ def clear_mocs(user_ids: Sequence[str]) -> None:
     delete_keys(keys)
 
 
-def mocs_present(user_ids: Sequence[str]) -> bool:
-    owners = Moc.objects.filter(user_id__in=user_ids).values("user_id").distinct().count()
-    return owners == len(user_ids)
-
-
-def mocs_indexed(user_ids: Sequence[str]) -> dict[str, list[str]]:
-    return {KIND: [str(i) for i in Moc.objects.filter(user_id__in=user_ids).values_list("id", flat=True)]}
-
-
 SEEDER = seeding.Seeder(
     name="mocs",
     seed=seed_mocs,
     clear=clear_mocs,
-    present=mocs_present,
+    present=functools.partial(seeding.owners_present, Moc),
     order=20,
     families=("mocs",),
-    indexed=mocs_indexed,
+    indexed=functools.partial(seeding.owned_ids, KIND, Moc),
 )

@@ -4,6 +4,7 @@ user with an email and a name (SPEC §3.10); every third user has an avatar in s
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from lego_api.core import seeding
@@ -44,15 +45,11 @@ def clear_profiles(user_ids: Sequence[str]) -> None:
     delete_keys(keys)
 
 
-def profiles_present(user_ids: Sequence[str]) -> bool:
-    return Profile.objects.filter(user_id__in=user_ids).count() == len(user_ids)
-
-
 SEEDER = seeding.Seeder(
     name="profiles",
     seed=seed_profiles,
     clear=clear_profiles,
-    present=profiles_present,
+    present=functools.partial(seeding.owners_present, Profile),
     order=40,
     families=("profile",),
 )

@@ -4,6 +4,7 @@ storage (key of §5.3, 800 px wide as W8 stores them), some others an external i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from lego_api.core import seeding
@@ -67,20 +68,12 @@ def clear_wishlist(user_ids: Sequence[str]) -> None:
     delete_keys(keys)
 
 
-def wishlist_present(user_ids: Sequence[str]) -> bool:
-    return WishlistItem.objects.filter(user_id__in=user_ids).values("user_id").distinct().count() == len(user_ids)
-
-
-def wishlist_indexed(user_ids: Sequence[str]) -> dict[str, list[str]]:
-    return {KIND: [str(i) for i in WishlistItem.objects.filter(user_id__in=user_ids).values_list("id", flat=True)]}
-
-
 SEEDER = seeding.Seeder(
     name="wishlist",
     seed=seed_wishlist,
     clear=clear_wishlist,
-    present=wishlist_present,
+    present=functools.partial(seeding.owners_present, WishlistItem),
     order=30,
     families=("wishlist",),
-    indexed=wishlist_indexed,
+    indexed=functools.partial(seeding.owned_ids, KIND, WishlistItem),
 )

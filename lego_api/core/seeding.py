@@ -82,6 +82,17 @@ class Seeder:
         self.order, self.families = order, families
 
 
+def owners_present(model: Any, user_ids: Sequence[str]) -> bool:
+    """A seeder's `present`: each of `user_ids` owns at least one row of `model` (by its `user_id` column)."""
+    owners = model.objects.filter(user_id__in=user_ids).values("user_id").distinct().count()
+    return owners == len(user_ids)
+
+
+def owned_ids(kind: str, model: Any, user_ids: Sequence[str]) -> dict[str, list[str]]:
+    """A seeder's `indexed`: the ids of the rows of `model` that `user_ids` own, for the search index `kind`."""
+    return {kind: [str(pk) for pk in model.objects.filter(user_id__in=user_ids).values_list("pk", flat=True)]}
+
+
 _seeder_paths: list[str] = []
 
 
