@@ -4,7 +4,9 @@ database failure injected with a PostgreSQL trigger (no mocks of our code)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import socket
 from collections.abc import Iterator
 
 from django.conf import settings
@@ -130,3 +132,28 @@ def handed_out_urls(api, moc_id, file: dict) -> dict[str, str]:
         "M13 redirect": redirect["Location"],
         "M13 json downloadUrl": as_json.json()["data"]["downloadUrl"],
     }
+
+
+@contextlib.contextmanager
+def xray_daemon(quiet_seconds: float) -> Iterator[socket.socket]:
+    """A UDP socket on loopback standing in for the X-Ray daemon (`AWS_XRAY_DAEMON_ADDRESS`); reading it with
+    `xray_documents` stops once nothing arrived for `quiet_seconds`."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(quiet_seconds)
+    try:
+        yield sock
+    finally:
+        sock.close()
+
+
+def xray_documents(sock: socket.socket) -> list[dict]:
+    """Every segment document the SDK sent to `sock` (each datagram: a JSON header line, then the document)."""
+    documents = []
+    while True:
+        try:
+            datagram = sock.recv(65_535)
+        except TimeoutError:
+            return documents
+        _header, _, body = datagram.decode().partition("\n")
+        documents.append(json.loads(body))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -20,6 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.db import connection
+
+from tests.helpers import xray_daemon, xray_documents
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,23 +45,8 @@ for trace_id, method, path, token in json.loads(sys.argv[1]):
 
 @pytest.fixture
 def daemon():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(1.0)
-    yield sock
-    sock.close()
-
-
-def documents_from(sock) -> list[dict]:
-    """Every segment document the SDK sent (each datagram: a JSON header line, then the document)."""
-    found = []
-    while True:
-        try:
-            datagram = sock.recv(65_535)
-        except TimeoutError:
-            return found
-        _header, _, body = datagram.decode().partition("\n")
-        found.append(json.loads(body))
+    with xray_daemon(quiet_seconds=1.0) as sock:
+        yield sock
 
 
 def run_traced(daemon, requests: list[tuple[str, str, str | None]], **env_overrides: str) -> tuple[list, list]:
@@ -90,7 +76,7 @@ def run_traced(daemon, requests: list[tuple[str, str, str | None]], **env_overri
     )
     assert child.returncode == 0, child.stderr[-4000:]
     replies = [json.loads(line) for line in child.stdout.splitlines() if line.startswith('{"trace"')]
-    return replies, documents_from(daemon)
+    return replies, xray_documents(daemon)
 
 
 def request_subsegment(documents: list[dict], trace_id: str) -> dict:

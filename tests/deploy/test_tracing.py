@@ -3,35 +3,18 @@ its SQL queries, its S3 call and its search call to the X-Ray daemon address (a 
 
 from __future__ import annotations
 
-import json
-import socket
-
 import pytest
 
 from tests.deploy.conftest import PackagedLambda, api_event, lambda_env
+from tests.helpers import xray_daemon, xray_documents
 
 TRACE_ROOT = "1-5759e988-bd862e3fe1be46a994272793"
 
 
 @pytest.fixture
 def daemon():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.5)
-    yield sock
-    sock.close()
-
-
-def received(sock) -> list[dict]:
-    """Every segment document the SDK sent (each datagram is a JSON header line, then the document)."""
-    documents = []
-    while True:
-        try:
-            datagram = sock.recv(65_535)
-        except TimeoutError:
-            return documents
-        _header, _, body = datagram.decode().partition("\n")
-        documents.append(json.loads(body))
+    with xray_daemon(quiet_seconds=0.5) as sock:
+        yield sock
 
 
 def walk(documents: list[dict]):
@@ -57,7 +40,7 @@ def test_request_database_s3_and_search_calls_become_subsegments(unzipped, daemo
 
     assert invocation.ok, invocation.error
     assert invocation.result["statusCode"] == 200
-    segments = list(walk(received(daemon)))
+    segments = list(walk(xray_documents(daemon)))
     assert segments, "\n".join(invocation.logs)
     assert all(s.get("trace_id", TRACE_ROOT) == TRACE_ROOT for s in segments)
     names = {s["name"] for s in segments}
