@@ -8,11 +8,13 @@ import json
 import os
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
 
 from lego_api.core import redis_breaker, storage
+from lego_api.core.cache import CachedResult, Entry, cached_entry
 from tools.devstack import s3_client
 
 
@@ -157,3 +159,17 @@ def xray_documents(sock: socket.socket) -> list[dict]:
             return documents
         _header, _, body = datagram.decode().partition("\n")
         documents.append(json.loads(body))
+
+
+def entry_result(entry: Entry) -> CachedResult:
+    """A stored cache entry read back as data, as the client reads it (camelCase keys)."""
+    body = json.loads(entry.head + b'"timestamp":""}')
+    del body["success"], body["timestamp"]
+    data = body.pop("data")
+    return CachedResult(data=data, meta=body, headers=dict(entry.headers), cacheable=entry.cacheable)
+
+
+def cached_result(**kwargs: Any) -> tuple[CachedResult, bool]:
+    """`lego_api.core.cache.cached_entry` read back as data, for tests of the cache mechanism: `(result, hit)`."""
+    entry, hit = cached_entry(**kwargs)
+    return entry_result(entry), hit

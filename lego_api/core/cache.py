@@ -281,13 +281,6 @@ class Entry:
             cacheable=result.cacheable,
         )
 
-    def result(self) -> CachedResult:
-        """The result back from the bytes (as the client reads it: camelCase keys); for callers that need data."""
-        body = json.loads(self.head + b'"timestamp":""}')
-        del body["success"], body["timestamp"]
-        data = body.pop("data")
-        return CachedResult(data=data, meta=body, headers=dict(self.headers), cacheable=self.cacheable)
-
 
 def _valid_entry(value: Any, owner: str) -> Entry | None:
     if not (type(value) is tuple and len(value) == 4 and value[0] == ENTRY_FORMAT and value[1] == owner):
@@ -451,12 +444,6 @@ def cached_entry(
     if entry.cacheable:
         cache_set(key, owner=user_id, entry=entry, ttl=ttl)
     return entry, False
-
-
-def cached_result(**kwargs: Any) -> tuple[CachedResult, bool]:
-    """`cached_entry` as data: `(result, hit)`, a hit's result read back from the stored bytes."""
-    entry, hit = cached_entry(**kwargs)
-    return entry.result(), hit
 
 
 def cached_success(

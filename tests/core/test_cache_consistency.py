@@ -18,7 +18,6 @@ from lego_api.core.cache import (
     VERSIONS_CACHE,
     CachedResult,
     bump,
-    cached_result,
     get_versions,
     users_with_debts,
 )
@@ -26,7 +25,7 @@ from lego_api.core.models import CacheDebt
 from lego_api.core.redis_breaker import OPEN_SECONDS, BreakerConnectionMixin, CircuitOpen, breaker
 from mocs.models import Moc
 from tests.factories import MocFactory
-from tests.helpers import failing_insert
+from tests.helpers import cached_result, failing_insert
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,11 +12,11 @@ from lego_api.core.cache import (
     CachedResult,
     UnknownCacheFamily,
     bump,
-    cached_result,
     get_versions,
     register_family,
     registered_families,
 )
+from tests.helpers import cached_result
 
 pytestmark = pytest.mark.django_db
 

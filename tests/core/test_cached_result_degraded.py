@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from lego_api.core.cache import CachedResult, cached_result
+from lego_api.core.cache import CachedResult
+from tests.helpers import cached_result
 
 pytestmark = pytest.mark.django_db
 
